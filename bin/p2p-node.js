@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Entry point for the `p2p-node` command. js-libp2p v3 needs Node >= 22; the project pins Node 22
+// through the `node` devDependency, so `npx p2p-node` and npm scripts run on it.
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const [major] = process.versions.node.split('.').map(Number)
+if (major < 22) {
+  console.error(`p2p-node needs Node.js >= 22 (this is ${process.versions.node}); run it through npm/npx in the project, which pins Node 22.`)
+  process.exit(1)
+}
+// In a checkout run the TypeScript sources through tsx; in the container image (no src/, no tsx) run dist/.
+const source = new URL('../src/main.ts', import.meta.url)
+if (existsSync(fileURLToPath(source))) {
+  const { register } = await import('tsx/esm/api')
+  register()
+  await import(source.href)
+} else {
+  await import(new URL('../dist/main.js', import.meta.url).href)
+}

@@ -1,0 +1,154 @@
+/**
+ * The libp2p composition per role (DESIGN.md section 2). This is the only file that knows which
+ * js-libp2p modules a node runs; everything above it sees a `P2PLibp2p`.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { Config } from '../config/types.ts'
+import { dhtProtocol, identifyPrefix } from '../protocol/names.ts'
+
+export interface P2PServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht?: KadDHT
+}
+
+export type P2PLibp2p = Libp2p<P2PServices>
+
+export interface CreateLibp2pInit {
+  config: Config
+  privateKey: PrivateKey
+  /** pnet swarm key bytes, when the network is private */
+  swarmKey?: Uint8Array
+  /** extra connection gater rules (allowlist) */
+  connectionGater?: ConnectionGater
+  metrics?: Libp2pOptions['metrics']
+  logger?: ComponentLogger
+}
+
+/** New inbound connections accepted per second from one host (libp2p's default is 5). */
+const INBOUND_THRESHOLD = 1000
+
+export function listenAddresses (config: Config): string[] {
+  const { node, network } = config
+  const out: string[] = []
+  if (node.listenTcp) {
+    const family = node.listenHost.includes(':') ? 'ip6' : 'ip4'
+    out.push(`/${family}/${node.listenHost}/tcp/${node.listenPort}`)
+  }
+  // Listening on /p2p-circuit makes the relay transport reserve a slot on relays it finds, so a
+  // worker behind NAT (or in another cluster) stays reachable at /<relay>/p2p-circuit/p2p/<self>.
+  if (node.role === 'worker' && network.enableRelay) out.push('/p2p-circuit')
+  return out
+}
+
+/** host, host:port or a multiaddr -> a multiaddr string to announce */
+export function announceAddress (entry: string, listenPort: number): string {
+  if (entry.startsWith('/')) return entry
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(entry)
+  const host = m?.[1] ?? entry
+  const port = m?.[2] ?? String(listenPort)
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return `/ip4/${host}/tcp/${port}`
+  if (host.includes(':')) return `/ip6/${host}/tcp/${port}`
+  return `/dns4/${host}/tcp/${port}`
+}
+
+export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2p> {
+  const { config, privateKey } = init
+  const { node, network, relay } = config
+  const pv = network.protocolVersion
+  const isInfra = node.role === 'bootstrap' || node.role === 'relay'
+
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (network.enableMdns) peerDiscovery.push(mdns({ serviceTag: `${pv}.local` }))
+
+  const services: Record<string, unknown> = {
+    identify: identify({ protocolPrefix: identifyPrefix(pv), runOnLimitedConnection: true }),
+    ping: ping({ runOnLimitedConnection: true }),
+    pubsub: gossipsub({
+      // StrictSign: every message carries its author's key and signature; validators check the
+      // payload's claimed sender against it.
+      globalSignaturePolicy: 'StrictSign',
+      allowPublishToZeroTopicPeers: true,
+      ignoreDuplicatePublishError: true,
+      emitSelf: false,
+      floodPublish: !network.meshNetwork,
+      runOnLimitedConnection: true,
+      // gossip carries who can do what and how busy; the work itself moves on direct streams
+      maxInboundDataLength: 1024 * 1024,
+      doPX: isInfra
+    })
+  }
+  if (network.enableDht) {
+    services.dht = kadDHT({
+      protocol: dhtProtocol(pv),
+      clientMode: !isInfra,
+      // keep private and loopback addresses: clusters and test networks live on them
+      peerInfoMapper: passthroughMapper,
+      logPrefix: `libp2p:${pv}:dht`,
+      datastorePrefix: `/${pv}/dht`,
+      metricsPrefix: `${pv.replace(/[^a-z0-9]/g, '_')}_dht`
+    })
+  }
+  if (node.role === 'relay' && network.enableRelay) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: relay.maxReservations,
+        reservationTtl: relay.reservationTtlMs,
+        defaultDataLimit: BigInt(relay.dataLimitBytes),
+        defaultDurationLimit: relay.durationLimitMs
+      }
+    })
+    services.autoNAT = autoNAT()
+  }
+  if (node.role === 'worker') {
+    services.autoNAT = autoNAT()
+    if (network.enableRelay) services.dcutr = dcutr()
+  }
+
+  const announce = node.announce.map(a => announceAddress(a, node.listenPort))
+  const options: Libp2pOptions<P2PServices> = {
+    privateKey,
+    nodeInfo: { name: 'p2p-network', version: '0.1.0', userAgent: `p2p-network/0.1.0 (${pv}; ${node.role})` },
+    addresses: {
+      listen: listenAddresses(config),
+      ...(announce.length > 0 ? { announce } : {})
+    },
+    transports: [
+      tcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 }),
+      ...(network.enableRelay ? [circuitRelayTransport({ reservationCompletionTimeout: network.connectionTimeoutMs })] : [])
+    ],
+    // Noise first; TLS 1.3 for operators whose policy demands it. multistream-select negotiates.
+    connectionEncrypters: [noise(), tls()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: node.maxConnections,
+      dialTimeout: network.connectionTimeoutMs,
+      // the 5/s default breaks any host with more than a handful of nodes (devnets, tests, NAT)
+      inboundConnectionThreshold: INBOUND_THRESHOLD,
+      maxIncomingPendingConnections: Math.max(10, Math.min(node.maxConnections, 256))
+    },
+    ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
+    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    ...(init.metrics != null ? { metrics: init.metrics } : {}),
+    ...(init.logger != null ? { logger: init.logger } : {}),
+    services: services as Libp2pOptions<P2PServices>['services'],
+    start: false
+  }
+  return createLibp2p(options)
+}

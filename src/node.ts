@@ -1,0 +1,570 @@
+/**
+ * The composition root. The constructor only assigns; start() builds the parts in order (identity,
+ * libp2p, journal, executor, scheduler, discovery, health, API) and stop() takes them down in
+ * reverse, idempotently, with a timeout on libp2p.stop().
+ */
+import { mkdir } from 'node:fs/promises'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { Registry } from 'prom-client'
+import type { Config } from './config/types.ts'
+import { Executor } from './executor/index.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { createMetrics, type Metrics } from './metrics/index.ts'
+import { Discovery } from './network/discovery.ts'
+import { HealthMonitor } from './network/health-monitor.ts'
+import { defaultIdentityFile, loadIdentity, peerIdOf } from './network/identity.ts'
+import { announceAddress, createP2PLibp2p, type P2PLibp2p } from './network/libp2p.ts'
+import { isHealthy } from './network/peer-health.ts'
+import { readSwarmKey } from './network/pnet.ts'
+import type { CapabilityView, NetworkStats, NodeApi, NodeStatus, PeerView, Readiness, Role } from './node-api.ts'
+import { WIRE_VERSION, type StreamFrame } from './protocol/codec.ts'
+import { taskProtocol, capabilitiesTopic } from './protocol/names.ts'
+import { CapabilityTable } from './scheduler/capability-table.ts'
+import { Gossip, peerIdFromBytes } from './scheduler/gossip.ts'
+import { Journal } from './scheduler/journal.ts'
+import { Submitter } from './scheduler/submitter.ts'
+import { TaskStreams } from './scheduler/task-streams.ts'
+import { WorkerRuntime } from './scheduler/worker-runtime.ts'
+import { startApiServer, type ApiServer } from './api/server.ts'
+
+export const VERSION = '0.1.0'
+
+export interface NodeOptions {
+  logger?: Logger
+  /** metrics registry; default: a new one per node */
+  registry?: Registry
+  /** start the HTTP API (default: config.api.enabled) */
+  api?: boolean
+}
+
+const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
+const STOP_TIMEOUT_MS = 5_000
+
+export class P2PNode {
+  readonly config: Config
+  readonly logger: Logger
+  readonly registry: Registry
+  readonly api: NodeApi
+  metrics?: Metrics
+  libp2p?: P2PLibp2p
+  peerId = ''
+  apiServer?: ApiServer
+  table: CapabilityTable
+  submitter?: Submitter
+  worker?: WorkerRuntime
+  executor?: Executor
+  discovery?: Discovery
+  health?: HealthMonitor
+  streams?: TaskStreams
+  gossip?: Gossip
+  journal?: Journal
+  /** peers identified as members of this network, with their role */
+  private readonly members = new Map<string, Role>()
+  private readonly rejections = { gossip: 0, stream: 0 }
+  private readonly timers: NodeJS.Timeout[] = []
+  private startedAt = 0
+  private advSeq = 0n
+  private hbSeq = 0n
+  private lastPromptHeartbeat = 0
+  private promptHeartbeatTimer?: NodeJS.Timeout
+  private advertiseTimer?: NodeJS.Timeout
+  private advertisedOnce = false
+  private draining = false
+  private stopping?: Promise<void>
+  private readonly withApi: boolean
+
+  constructor (config: Config, options: NodeOptions = {}) {
+    this.config = config
+    this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
+    this.registry = options.registry ?? new Registry()
+    this.table = new CapabilityTable(Math.max(3 * config.node.heartbeatIntervalMs + 2000, 5000))
+    this.withApi = options.api ?? config.api.enabled
+    this.api = this.createApi()
+  }
+
+  get role (): Role { return this.config.node.role }
+  get isDraining (): boolean { return this.draining }
+  get rejectionCounts (): { gossip: number, stream: number } { return { ...this.rejections } }
+
+  /** Capabilities advertised: the configured ones plus every task type this node has a handler for. */
+  get capabilities (): string[] {
+    return [...new Set([...this.config.node.capabilities, ...Object.keys(this.config.tasks.handlers)])]
+  }
+
+  async start (): Promise<void> {
+    const { config, logger } = this
+    const { node, network, tasks } = config
+    this.startedAt = Date.now()
+    await mkdir(node.dataDir, { recursive: true })
+
+    const privateKey = await loadIdentity(node.identityFile ?? defaultIdentityFile(node.dataDir), node.identityFile == null)
+    this.peerId = peerIdOf(privateKey)
+    const swarmKey = network.privateKeyFile != null ? await readSwarmKey(network.privateKeyFile) : undefined
+    const allow = new Set(config.security.allowPeers)
+    this.metrics = createMetrics({ registry: this.registry, api: this.api })
+    const metrics = this.metrics
+
+    const libp2p = await createP2PLibp2p({
+      config,
+      privateKey,
+      swarmKey,
+      connectionGater: allow.size > 0
+        ? {
+            denyDialPeer: (p: PeerId) => !allow.has(p.toString()),
+            denyInboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString()),
+            denyOutboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString())
+          }
+        : undefined
+    })
+    this.libp2p = libp2p
+    const pv = network.protocolVersion
+    const isMember = (p: PeerId): boolean => this.members.has(p.toString())
+
+    // membership: a peer that identifies as another network (or not this software) is hung up on,
+    // so networks sharing a bootstrap never see each other's peers
+    libp2p.addEventListener('peer:identify', (evt) => {
+      const { peerId, agentVersion } = evt.detail
+      const m = AGENT_RE.exec(agentVersion ?? '')
+      if (m?.[1] === pv) {
+        this.members.set(peerId.toString(), m[2] as Role)
+        return
+      }
+      this.members.delete(peerId.toString())
+      logger.debug('hanging up on a peer of another network', { peer: peerId.toString(), agent: agentVersion })
+      libp2p.hangUp(peerId).catch(() => {})
+    })
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      const id = evt.detail.toString()
+      this.submitter?.onPeerGone(id)
+    })
+
+    this.journal = new Journal(node.dataDir)
+    const hasHandlers = Object.keys(tasks.handlers).length > 0 && tasks.slots > 0
+    if (hasHandlers) {
+      this.executor = new Executor({ handlers: tasks.handlers, slots: tasks.slots, defaultTimeoutMs: tasks.defaultTimeoutMs })
+    }
+
+    const leaseIntervalMs = Math.max(200, Math.min(2000, Math.round(node.heartbeatIntervalMs / 2)))
+    const streams = new TaskStreams({ libp2p, logger }, {
+      protocol: taskProtocol(pv),
+      network: pv,
+      maxFrameBytes: tasks.maxPayloadBytes + 64 * 1024,
+      openTimeoutMs: network.connectionTimeoutMs,
+      onFrame: (from, f) => { this.onFrame(from, f) },
+      onReject: (_from, reason) => {
+        this.rejections.stream++
+        metrics.streamRejected.inc({ reason })
+      }
+    })
+    this.streams = streams
+    const send = async (to: string, f: StreamFrame): Promise<void> => streams.send(to, f)
+
+    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: 5 * 60_000 }, {
+      onAdvertisement: (from, msg) => { this.onAdvertisement(from, msg) },
+      onHeartbeat: (from, msg) => {
+        this.health?.seen(from)
+        if (this.table.heartbeat({ peerId: from, seq: msg.seq, running: msg.running, freeSlots: msg.freeSlots, queue: msg.queue, load: msg.load })) this.submitter?.kick()
+      },
+      onTaskRequest: (_from, msg) => { this.worker?.onBroadcast(msg) },
+      onTaskResponse: () => { /* observers only: the submitter already has the full result */ },
+      onReject: (topic, reason) => {
+        this.rejections.gossip++
+        metrics.gossipRejected.inc({ topic, reason })
+      },
+      onMessage: (topic, direction) => { metrics.gossipMessages.inc({ topic, direction }) }
+    })
+
+    this.submitter = new Submitter({
+      table: this.table,
+      journal: this.journal,
+      logger,
+      metrics,
+      privateKey,
+      send,
+      broadcast: async (cap, req) => this.gossip?.publishTaskRequest(cap, req),
+      publishResult: (r) => {
+        void this.gossip?.publishTaskResponse({
+          version: WIRE_VERSION, network: pv, id: r.id, attempt: r.attempt, worker: peerIdFromString(r.worker).toMultihash().bytes,
+          status: r.status, durationMs: r.durationMs, resultDigest: new Uint8Array(), timestamp: BigInt(Date.now())
+        })
+      },
+      rttMs: (p) => this.health?.get(p)?.rttMs
+    }, {
+      network: pv,
+      selfId: this.peerId,
+      defaultTimeoutMs: tasks.defaultTimeoutMs,
+      maxAttempts: tasks.maxAttempts,
+      queueTimeoutMs: tasks.queueTimeoutMs,
+      deadlineMs: tasks.deadlineMs,
+      maxPayloadBytes: tasks.maxPayloadBytes,
+      leaseIntervalMs,
+      offerTimeoutMs: Math.min(network.connectionTimeoutMs, 10_000),
+      noWorkerGraceMs: Math.max(5_000, 2 * node.heartbeatIntervalMs),
+      weights: tasks.weights,
+      keepFinished: 10_000
+    })
+
+    if (this.executor != null) {
+      this.worker = new WorkerRuntime({
+        executor: this.executor,
+        logger,
+        metrics,
+        send,
+        onLoadChange: () => { this.promptHeartbeat() }
+      }, {
+        selfId: this.peerId,
+        dataDir: node.dataDir,
+        capabilities: this.capabilities,
+        labels: node.labels,
+        leaseIntervalMs,
+        resultRetentionMs: 10 * 60_000
+      })
+    }
+
+    this.discovery = new Discovery({ libp2p, logger }, {
+      bootstrapPeers: network.bootstrapPeers,
+      dnsDiscovery: network.dnsDiscovery,
+      listenPort: node.listenPort === 0 ? 4001 : node.listenPort,
+      dataDir: node.dataDir,
+      connectionTimeoutMs: network.connectionTimeoutMs,
+      rebootstrapBackoffMs: network.rebootstrapBackoffMs,
+      maxConnections: node.maxConnections,
+      isMember
+    })
+    this.health = new HealthMonitor({ libp2p, logger }, {
+      intervalMs: Math.max(1000, node.heartbeatIntervalMs),
+      timeoutMs: Math.min(network.connectionTimeoutMs, 10_000),
+      isMember,
+      onRtt: (ms) => { metrics.pingRtt.observe(ms / 1000) }
+    })
+
+    // order: transports up, protocols registered, then talk to the network
+    await libp2p.start()
+    await streams.start()
+    this.gossip.start()
+    if (this.worker != null) this.gossip.subscribeTasks(this.capabilities)
+    this.submitter.start()
+    this.worker?.start()
+    this.health.start()
+    await this.discovery.start()
+
+    // a newcomer subscribing to the capabilities topic learns about us at once
+    libp2p.services.pubsub.addEventListener('subscription-change', (evt) => {
+      if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === capabilitiesTopic(pv))) this.scheduleAdvertise()
+    })
+    this.every(node.heartbeatIntervalMs, () => { void this.publishHeartbeat() })
+    this.every(Math.max(5_000, node.heartbeatIntervalMs * 10), () => { void this.advertise() })
+    this.every(1000, () => {
+      for (const gone of this.table.expire()) logger.debug('peer expired from the capability table', { peer: gone })
+    })
+    await this.advertise()
+
+    if (this.withApi) {
+      this.apiServer = await startApiServer(this.api, {
+        host: config.api.host, port: config.api.port, token: config.api.token, registry: this.registry, isDraining: () => this.draining
+      })
+    }
+    logger.info('node started', {
+      role: node.role, peer_id: this.peerId, network: pv,
+      addrs: libp2p.getMultiaddrs().map(a => a.toString()), api: this.apiServer?.url
+    })
+  }
+
+  /** Graceful stop: drain running tasks (up to drainMs), then take everything down in reverse. */
+  async stop (options: { drainMs?: number } = {}): Promise<void> {
+    this.stopping ??= this.doStop(options.drainMs ?? 0)
+    return this.stopping
+  }
+
+  private async doStop (drainMs: number): Promise<void> {
+    const { logger } = this
+    if (this.worker != null && drainMs > 0) {
+      this.draining = true
+      await this.advertise().catch(() => {})
+      const drained = await this.worker.drain(Date.now() + drainMs)
+      logger.info(drained ? 'drained' : 'drain deadline reached; aborting the remaining tasks', { running: this.worker.runningCount })
+    }
+    this.draining = true
+    for (const t of this.timers) clearInterval(t)
+    clearTimeout(this.promptHeartbeatTimer)
+    clearTimeout(this.advertiseTimer)
+    await this.apiServer?.close().catch(() => {})
+    this.worker?.stop()
+    this.submitter?.stop()
+    this.health?.stop()
+    await this.discovery?.stop().catch(() => {})
+    this.gossip?.stop()
+    await this.streams?.stop().catch(() => {})
+    if (this.libp2p != null) {
+      const libp2p = this.libp2p
+      await Promise.race([
+        libp2p.stop(),
+        new Promise(resolve => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
+      ]).catch((err: unknown) => { logger.warn('libp2p stop failed', { error: err }) })
+    }
+    this.journal?.close()
+    logger.info('node stopped', { peer_id: this.peerId })
+  }
+
+  // ---- scheduler wiring -------------------------------------------------------------------
+
+  private onFrame (from: string, f: StreamFrame): void {
+    this.health?.seen(from)
+    if (this.submitter?.onFrame(from, f) === true) return
+    if (this.worker?.onFrame(from, f) === true) return
+    if (f.kind === 'offer') {
+      // not a worker: refuse so the submitter moves on at once
+      this.streams?.send(from, { kind: 'refuse', refuse: { id: f.offer.task?.id ?? '', attempt: f.offer.task?.attempt ?? 0, reason: 'not a worker' } }).catch(() => {})
+    }
+  }
+
+  private onAdvertisement (from: string, msg: import('./protocol/codec.ts').CapabilityAdvertisement): void {
+    this.health?.seen(from)
+    const state = this.table.advertise({
+      peerId: from,
+      role: msg.role as Role,
+      capabilities: msg.capabilities,
+      labels: Object.fromEntries(msg.labels),
+      taskTypes: msg.taskTypes,
+      slots: msg.slots,
+      addrs: msg.addrs,
+      seq: msg.seq
+    })
+    if (state === 'new' || state === 'changed') {
+      this.submitter?.kick()
+      // peer exchange: a node we heard of through gossip, dial it directly
+      void this.discovery?.learn(from, msg.addrs)
+    }
+  }
+
+  private selfAddrs (): string[] {
+    const libp2p = this.libp2p
+    if (libp2p == null) return []
+    const announce = this.config.node.announce.map(a => announceAddress(a, this.config.node.listenPort))
+    const addrs = announce.length > 0
+      ? [...announce, ...libp2p.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))]
+      : libp2p.getMultiaddrs().map(a => a.toString())
+    return addrs.slice(0, 16)
+  }
+
+  private scheduleAdvertise (): void {
+    if (this.advertiseTimer != null) return
+    this.advertiseTimer = setTimeout(() => {
+      this.advertiseTimer = undefined
+      void this.advertise()
+    }, 200)
+    this.advertiseTimer.unref()
+  }
+
+  /** Publishes our CapabilityAdvertisement (and records it in our own table: we may run our own tasks). */
+  async advertise (): Promise<void> {
+    if (this.libp2p == null || this.gossip == null) return
+    this.advSeq = BigInt(Date.now()) * 1000n > this.advSeq ? BigInt(Date.now()) * 1000n : this.advSeq + 1n
+    const slots = this.draining ? 0 : (this.executor?.slots ?? 0)
+    const taskTypes = this.executor?.types() ?? []
+    const msg = {
+      version: WIRE_VERSION,
+      network: this.config.network.protocolVersion,
+      peer: this.libp2p.peerId.toMultihash().bytes,
+      role: this.role,
+      capabilities: this.executor != null ? this.capabilities : [],
+      labels: new Map(Object.entries(this.config.node.labels)),
+      taskTypes,
+      slots,
+      addrs: this.selfAddrs(),
+      seq: this.advSeq,
+      timestamp: BigInt(Date.now())
+    }
+    this.table.advertise({ peerId: this.peerId, role: this.role, capabilities: msg.capabilities, labels: this.config.node.labels, taskTypes, slots, addrs: msg.addrs, seq: this.advSeq })
+    this.selfHeartbeat()
+    this.advertisedOnce = true
+    await this.gossip.publishAdvertisement(msg)
+  }
+
+  private selfHeartbeat (): { running: number, freeSlots: number } {
+    const running = this.executor?.running ?? 0
+    const freeSlots = this.draining ? 0 : (this.executor?.freeSlots ?? 0)
+    this.hbSeq++
+    this.table.heartbeat({ peerId: this.peerId, seq: this.hbSeq, running, freeSlots, queue: 0, load: running / Math.max(1, this.executor?.slots ?? 1) })
+    return { running, freeSlots }
+  }
+
+  private async publishHeartbeat (): Promise<void> {
+    if (this.libp2p == null || this.gossip == null) return
+    const { running, freeSlots } = this.selfHeartbeat()
+    await this.gossip.publishHeartbeat({
+      version: WIRE_VERSION,
+      network: this.config.network.protocolVersion,
+      peer: this.libp2p.peerId.toMultihash().bytes,
+      seq: this.hbSeq,
+      running,
+      freeSlots,
+      queue: this.submitter?.counts().queued ?? 0,
+      load: running / Math.max(1, this.executor?.slots ?? 1),
+      uptimeMs: BigInt(Date.now() - this.startedAt),
+      timestamp: BigInt(Date.now())
+    })
+  }
+
+  /** After a slot frees or fills, heartbeat soon (at most every 250 ms) so submitters see it. */
+  private promptHeartbeat (): void {
+    this.selfHeartbeat()
+    this.submitter?.kick()
+    if (this.promptHeartbeatTimer != null) return
+    const wait = Math.max(0, 250 - (Date.now() - this.lastPromptHeartbeat))
+    this.promptHeartbeatTimer = setTimeout(() => {
+      this.promptHeartbeatTimer = undefined
+      this.lastPromptHeartbeat = Date.now()
+      void this.publishHeartbeat()
+    }, wait)
+    this.promptHeartbeatTimer.unref()
+  }
+
+  private every (ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms)
+    t.unref()
+    this.timers.push(t)
+  }
+
+  // ---- the NodeApi facade -------------------------------------------------------------------
+
+  private createApi (): NodeApi {
+    const node = this
+    const need = <T>(v: T | undefined): T => {
+      if (v == null) throw new Error('the node is not started')
+      return v
+    }
+    return {
+      status: () => node.status(),
+      peers: (options) => node.peers(options),
+      networkStats: () => node.networkStats(),
+      capabilities: () => node.capabilityViews(),
+      submit: async (req) => need(node.submitter).submit(req),
+      get: (id) => need(node.submitter).get(id),
+      list: (options) => need(node.submitter).list(options),
+      cancel: async (id) => need(node.submitter).cancel(id),
+      wait: async (id, options) => need(node.submitter).wait(id, options),
+      ledger: () => need(node.submitter).ledger(),
+      readiness: () => node.readiness()
+    }
+  }
+
+  status (): NodeStatus {
+    const peers = this.peers()
+    return {
+      peerId: this.peerId,
+      role: this.role,
+      protocolVersion: this.config.network.protocolVersion,
+      version: VERSION,
+      addresses: this.libp2p?.getMultiaddrs().map(a => a.toString()) ?? [],
+      uptimeMs: this.startedAt === 0 ? 0 : Date.now() - this.startedAt,
+      connectedPeers: peers.filter(p => p.connected).length,
+      healthyPeers: peers.filter(p => p.healthy).length,
+      capabilities: this.executor != null ? this.capabilities : [],
+      labels: this.config.node.labels,
+      slots: this.executor?.slots ?? 0,
+      running: this.executor?.running ?? 0,
+      draining: this.draining,
+      tasks: this.submitter?.counts() ?? { queued: 0, running: 0, succeeded: 0, failed: 0, other: 0 },
+      relayReservations: (this.libp2p?.getMultiaddrs() ?? []).map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
+    }
+  }
+
+  peers (options: { healthy?: boolean } = {}): PeerView[] {
+    const libp2p = this.libp2p
+    if (libp2p == null) return []
+    const now = Date.now()
+    const ids = new Set<string>([...this.members.keys(), ...(this.health?.all().keys() ?? [])])
+    const out: PeerView[] = []
+    for (const id of ids) {
+      if (id === this.peerId) continue
+      let pid: PeerId
+      try { pid = peerIdFromString(id) } catch { continue }
+      const conns = libp2p.getConnections(pid)
+      const h = this.health?.get(id)
+      const entry = this.table.get(id)
+      const healthy = h != null && isHealthy(h, now)
+      if (options.healthy === true && !healthy) continue
+      out.push({
+        peerId: id,
+        role: entry?.role ?? this.members.get(id),
+        addresses: conns.length > 0 ? conns.map(c => c.remoteAddr.toString()) : (entry?.addrs ?? []),
+        connected: conns.length > 0,
+        rttMs: h?.rttMs,
+        healthy,
+        lastSeen: h?.lastSeen,
+        successes: h?.successes ?? 0,
+        failures: h?.failures ?? 0,
+        capabilities: entry?.capabilities.slice() ?? [],
+        labels: { ...(entry?.labels ?? {}) },
+        credits: this.submitter?.creditsOf(id) ?? 0,
+        reputation: this.submitter?.reputationOf(id)
+      })
+    }
+    return out.sort((a, b) => (a.role ?? '').localeCompare(b.role ?? '') || a.peerId.localeCompare(b.peerId))
+  }
+
+  networkStats (): NetworkStats {
+    let sent = 0
+    let received = 0
+    // libp2p v3 exposes no global byte counters without a metrics implementation; sum what the
+    // muxed connections know, which covers every byte of task and gossip traffic
+    for (const c of this.libp2p?.getConnections() ?? []) {
+      for (const s of c.streams) {
+        const st = s as unknown as { bytesWritten?: number, bytesRead?: number }
+        sent += st.bytesWritten ?? 0
+        received += st.bytesRead ?? 0
+      }
+    }
+    const peers = this.peers()
+    return {
+      total_peers: peers.filter(p => p.connected).length,
+      healthy_peers: peers.filter(p => p.healthy).length,
+      data_sent: sent,
+      data_received: received,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000)
+    }
+  }
+
+  capabilityViews (): CapabilityView[] {
+    return this.table.all().map(e => ({
+      peerId: e.peerId,
+      role: e.role,
+      capabilities: e.capabilities.slice(),
+      labels: { ...e.labels },
+      taskTypes: e.taskTypes.slice(),
+      slots: e.slots,
+      freeSlots: e.freeSlots,
+      running: e.running,
+      queue: e.queue,
+      load: e.load,
+      lastHeartbeat: e.lastHeartbeat,
+      self: e.peerId === this.peerId
+    }))
+  }
+
+  readiness (): Readiness {
+    if (this.libp2p == null) return { ready: false, reason: 'starting' }
+    if (this.draining) return { ready: false, reason: 'draining' }
+    if (this.libp2p.getConnections().length === 0) return { ready: false, reason: 'not connected to any peer' }
+    if (this.executor != null) {
+      if (!this.advertisedOnce) return { ready: false, reason: 'not advertising yet' }
+      const subscribed = this.libp2p.services.pubsub.getTopics().includes(capabilitiesTopic(this.config.network.protocolVersion))
+      if (!subscribed) return { ready: false, reason: 'not subscribed to the capabilities topic' }
+    }
+    return { ready: true }
+  }
+
+  /** For tests: peers this node sees as members of its network. */
+  memberIds (): string[] { return [...this.members.keys()] }
+}
+
+export async function createNode (config: Config, options: NodeOptions = {}): Promise<P2PNode> {
+  const node = new P2PNode(config, options)
+  await node.start()
+  return node
+}
+
+// re-exported so tests can decode peer IDs in message bodies
+export { peerIdFromBytes }

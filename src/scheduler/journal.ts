@@ -1,0 +1,118 @@
+/**
+ * The submitter's journal in data_dir (node:sqlite). Writes are group-committed: every change
+ * marks its task dirty and one transaction a few milliseconds later writes them all, so a burst
+ * of 10k submissions costs a handful of transactions, not 10k synchronous writes. `submit()`
+ * resolves only after its task's commit, so an accepted task survives a crash.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+
+export interface JournalRecord {
+  id: string
+  status: string
+  /** the task as JSON (payload and result base64) */
+  json: string
+}
+
+export interface LedgerRow {
+  worker: string
+  credits: number
+  completed: number
+  failed: number
+  latencySumMs: number
+}
+
+const FLUSH_DELAY_MS = 2
+
+export class Journal {
+  private readonly db: DatabaseSync
+  private readonly upsert: StatementSync
+  private readonly upsertLedger: StatementSync
+  private dirty = new Map<string, JournalRecord>()
+  private dirtyLedger = new Map<string, LedgerRow>()
+  private timer?: NodeJS.Timeout
+  private waiters: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
+  private closed = false
+
+  constructor (dataDir: string) {
+    mkdirSync(dataDir, { recursive: true })
+    this.db = new DatabaseSync(join(dataDir, 'journal.sqlite'))
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated INTEGER NOT NULL, json TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+      CREATE TABLE IF NOT EXISTS ledger (worker TEXT PRIMARY KEY, credits REAL NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, latency_sum_ms REAL NOT NULL);
+    `)
+    this.upsert = this.db.prepare('INSERT INTO tasks (id, status, updated, json) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated = excluded.updated, json = excluded.json')
+    this.upsertLedger = this.db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
+  }
+
+  /** Queues a write; the promise resolves once it is committed. */
+  put (record: JournalRecord): Promise<void> {
+    this.dirty.set(record.id, record)
+    return this.schedule()
+  }
+
+  putLedger (row: LedgerRow): void {
+    this.dirtyLedger.set(row.worker, row)
+    void this.schedule().catch(() => {})
+  }
+
+  private schedule (): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('journal closed'))
+    const p = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
+    this.timer ??= setTimeout(() => { this.flush() }, FLUSH_DELAY_MS)
+    return p
+  }
+
+  flush (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const records = this.dirty
+    const ledger = this.dirtyLedger
+    const waiters = this.waiters
+    this.dirty = new Map()
+    this.dirtyLedger = new Map()
+    this.waiters = []
+    if (records.size === 0 && ledger.size === 0) {
+      for (const w of waiters) w.resolve()
+      return
+    }
+    const now = Date.now()
+    try {
+      this.db.exec('BEGIN')
+      for (const r of records.values()) this.upsert.run(r.id, r.status, now, r.json)
+      for (const l of ledger.values()) this.upsertLedger.run(l.worker, l.credits, l.completed, l.failed, l.latencySumMs)
+      this.db.exec('COMMIT')
+      for (const w of waiters) w.resolve()
+    } catch (err) {
+      try { this.db.exec('ROLLBACK') } catch { /* not in a transaction */ }
+      for (const w of waiters) w.reject(err as Error)
+    }
+  }
+
+  /** Tasks that had not ended, to resume after a restart. */
+  loadUnfinished (terminal: readonly string[]): JournalRecord[] {
+    const placeholders = terminal.map(() => '?').join(',')
+    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status NOT IN (${placeholders})`).all(...terminal) as unknown as JournalRecord[]
+  }
+
+  /** The most recently updated ended tasks, so `tasks` and `task-status` survive a restart. */
+  loadRecentFinished (terminal: readonly string[], limit: number): JournalRecord[] {
+    const placeholders = terminal.map(() => '?').join(',')
+    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status IN (${placeholders}) ORDER BY updated DESC LIMIT ?`).all(...terminal, limit) as unknown as JournalRecord[]
+  }
+
+  loadLedger (): LedgerRow[] {
+    return (this.db.prepare('SELECT worker, credits, completed, failed, latency_sum_ms AS latencySumMs FROM ledger').all() as unknown as LedgerRow[])
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+}

@@ -1,0 +1,697 @@
+/**
+ * The submitter side of the task lifecycle (DESIGN.md section 4): placement by direct offers,
+ * broadcast and claims when no known worker is free, exactly one active attempt, leases, retries
+ * with back-off, timeouts, cancellation, first-result-wins, journaling and the credit ledger.
+ */
+import { randomUUID } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics/index.ts'
+import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitRequest, type TaskStatus, type TaskView } from '../node-api.ts'
+import { Receipt, WIRE_VERSION, type TaskRequest, type Result } from '../protocol/codec.ts'
+import type { CapabilityTable } from './capability-table.ts'
+import type { Journal, LedgerRow } from './journal.ts'
+import { explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
+import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
+import { parseSelector } from './selector.ts'
+import type { StreamFrame } from '../protocol/codec.ts'
+
+export class TaskError extends Error {
+  constructor (readonly code: 'not_found' | 'invalid' | 'too_large' | 'stopped', message: string) {
+    super(message)
+    this.name = 'TaskError'
+  }
+}
+
+export interface SubmitterInit {
+  network: string
+  selfId: string
+  defaultTimeoutMs: number
+  maxAttempts: number
+  queueTimeoutMs: number
+  deadlineMs: number
+  maxPayloadBytes: number
+  leaseIntervalMs: number
+  /** how long an offer may go unanswered before the next candidate is tried */
+  offerTimeoutMs: number
+  /** how long to wait for any capable worker to appear before ending no_capable_worker */
+  noWorkerGraceMs: number
+  weights: Record<string, number>
+  /** ended tasks kept in memory for get/list */
+  keepFinished: number
+}
+
+export interface SubmitterComponents {
+  table: CapabilityTable
+  journal: Journal
+  logger: Logger
+  metrics?: Metrics
+  privateKey: PrivateKey
+  send: (to: string, frame: StreamFrame) => Promise<void>
+  broadcast: (capability: string, request: TaskRequest) => Promise<void>
+  publishResult: (summary: { id: string, attempt: number, worker: string, status: string, durationMs: number, output: Uint8Array }) => void
+  rttMs: (peer: string) => number | undefined
+}
+
+interface Task {
+  id: string
+  type: string
+  payload: Uint8Array<ArrayBuffer>
+  requires: string[]
+  selector: string
+  timeoutMs: number
+  maxAttempts: number
+  queueTimeoutMs: number
+  deadlineMs: number
+  submittedAt: number
+  status: TaskStatus
+  /** execution attempts granted so far */
+  attempt: number
+  /** the offer in flight: (worker, attempt) not yet accepted or refused */
+  offer?: { worker: string, attempt: number, sentAt: number }
+  /** the one active attempt */
+  active?: { worker: string, attempt: number, grantedAt: number, leaseExpires: number }
+  queuedSince: number
+  notBefore: number
+  lastBroadcast: number
+  failedOn: string[]
+  refusedBy: string[]
+  history: AttemptView[]
+  worker?: string
+  result?: Uint8Array<ArrayBuffer>
+  error?: string
+  endedAt?: number
+  durationMs?: number
+  waiters: Array<(t: TaskView) => void>
+}
+
+const TICK_MS = 100
+
+export class Submitter {
+  private readonly tasks = new Map<string, Task>()
+  /** non-terminal tasks waiting for a worker, in submission order */
+  private readonly queue = new Set<string>()
+  private readonly inflight = new Map<string, number>()
+  private readonly ledgerRows = new Map<string, LedgerRow>()
+  private readonly finishedOrder: string[] = []
+  private readonly queuedCaps = new Set<string>()
+  private timer?: NodeJS.Timeout
+  private placing = false
+  private placeAgain = false
+  duplicates = 0
+  stopped = false
+
+  constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {}
+
+  start (): void {
+    const { journal } = this.components
+    for (const row of journal.loadLedger()) this.ledgerRows.set(row.worker, row)
+    for (const rec of journal.loadRecentFinished([...TERMINAL_STATUSES], this.init.keepFinished).reverse()) {
+      const t = this.revive(rec.json)
+      if (t != null) { this.tasks.set(t.id, t); this.finishedOrder.push(t.id) }
+    }
+    const now = Date.now()
+    for (const rec of journal.loadUnfinished([...TERMINAL_STATUSES])) {
+      const t = this.revive(rec.json)
+      if (t == null) continue
+      // after a restart: an active attempt keeps running on its worker; give its lease a fresh
+      // window to be renewed (or its result to arrive) before retrying elsewhere
+      t.offer = undefined
+      if (t.active != null) {
+        t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs) * 2
+        this.addInflight(t.active.worker, 1)
+      } else {
+        t.status = 'queued'
+        this.queue.add(t.id)
+      }
+      this.tasks.set(t.id, t)
+    }
+    this.timer = setInterval(() => { this.tick() }, TICK_MS)
+    this.timer.unref()
+    this.kick()
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.timer)
+  }
+
+  // ---- the programmatic API -------------------------------------------------------------
+
+  async submit (req: SubmitRequest): Promise<TaskView> {
+    if (this.stopped) throw new TaskError('stopped', 'the node is stopping')
+    const type = typeof req.type === 'string' ? req.type.trim() : ''
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(type)) throw new TaskError('invalid', `task type "${String(req.type)}" must be 1-64 letters, digits, ".", "_" or "-"`)
+    const payload = typeof req.payload === 'string' ? new TextEncoder().encode(req.payload) : Uint8Array.from(req.payload)
+    if (payload.byteLength > this.init.maxPayloadBytes) throw new TaskError('too_large', `payload of ${payload.byteLength} bytes exceeds tasks.max_payload (${this.init.maxPayloadBytes})`)
+    const selector = req.selector ?? ''
+    try { parseSelector(selector) } catch (err) { throw new TaskError('invalid', (err as Error).message) }
+    const requires = req.requires != null && req.requires.length > 0 ? [...new Set(req.requires)] : [type]
+    const positive = (v: number | undefined, name: string, max: number): void => {
+      if (v != null && (!Number.isInteger(v) || v < 1 || v > max)) throw new TaskError('invalid', `${name} must be an integer from 1 to ${max}`)
+    }
+    positive(req.timeoutMs, 'timeout', 7 * 24 * 3600_000)
+    positive(req.maxAttempts, 'max attempts', 100)
+    positive(req.queueTimeoutMs, 'queue timeout', 30 * 24 * 3600_000)
+    positive(req.deadlineMs, 'deadline', 30 * 24 * 3600_000)
+    const now = Date.now()
+    const t: Task = {
+      id: randomUUID(),
+      type,
+      payload,
+      requires,
+      selector,
+      timeoutMs: req.timeoutMs ?? this.init.defaultTimeoutMs,
+      maxAttempts: req.maxAttempts ?? this.init.maxAttempts,
+      queueTimeoutMs: req.queueTimeoutMs ?? this.init.queueTimeoutMs,
+      deadlineMs: req.deadlineMs ?? this.init.deadlineMs,
+      submittedAt: now,
+      status: 'queued',
+      attempt: 0,
+      queuedSince: now,
+      notBefore: 0,
+      lastBroadcast: 0,
+      failedOn: [],
+      refusedBy: [],
+      history: [],
+      waiters: []
+    }
+    this.tasks.set(t.id, t)
+    await this.persist(t)
+    this.components.metrics?.tasksSubmitted.inc({ type })
+    this.queue.add(t.id)
+    this.kick()
+    return this.view(t)
+  }
+
+  get (id: string): TaskView | undefined {
+    const t = this.tasks.get(id)
+    return t == null ? undefined : this.view(t)
+  }
+
+  list (options: { status?: TaskStatus, limit?: number } = {}): TaskView[] {
+    const out: TaskView[] = []
+    const limit = options.limit ?? 100
+    const all = [...this.tasks.values()].sort((a, b) => b.submittedAt - a.submittedAt)
+    for (const t of all) {
+      if (options.status != null && t.status !== options.status) continue
+      out.push(this.view(t))
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  async cancel (id: string): Promise<TaskView> {
+    const t = this.tasks.get(id)
+    if (t == null) throw new TaskError('not_found', `no task ${id}`)
+    if (TERMINAL_STATUSES.has(t.status)) return this.view(t)
+    const target = t.active ?? t.offer
+    if (target != null) {
+      this.components.send(target.worker, { kind: 'cancel', cancel: { id, attempt: target.attempt } }).catch(() => {})
+    }
+    this.endAttempt(t, 'cancelled', 'cancelled by the submitter')
+    this.finish(t, 'cancelled', 'cancelled')
+    return this.view(t)
+  }
+
+  async wait (id: string, options: { signal?: AbortSignal } = {}): Promise<TaskView> {
+    const t = this.tasks.get(id)
+    if (t == null) throw new TaskError('not_found', `no task ${id}`)
+    if (TERMINAL_STATUSES.has(t.status)) return this.view(t)
+    return new Promise((resolve, reject) => {
+      const signal = options.signal
+      const done = (v: TaskView): void => { signal?.removeEventListener('abort', onAbort); resolve(v) }
+      const onAbort = (): void => {
+        const i = t.waiters.indexOf(done)
+        if (i >= 0) t.waiters.splice(i, 1)
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'))
+      }
+      if (signal?.aborted === true) { onAbort(); return }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      t.waiters.push(done)
+    })
+  }
+
+  counts (): { queued: number, running: number, succeeded: number, failed: number, other: number } {
+    const c = { queued: 0, running: 0, succeeded: 0, failed: 0, other: 0 }
+    for (const t of this.tasks.values()) {
+      if (t.status === 'queued') c.queued++
+      else if (t.status === 'running') c.running++
+      else if (t.status === 'succeeded') c.succeeded++
+      else if (t.status === 'failed') c.failed++
+      else c.other++
+    }
+    return c
+  }
+
+  /** Tasks waiting for a worker, by required capability (for the queued-tasks metric and HPA). */
+  queuedByCapability (): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const id of this.queue) {
+      const t = this.tasks.get(id)
+      if (t?.status === 'queued') for (const c of t.requires) out.set(c, (out.get(c) ?? 0) + 1)
+    }
+    return out
+  }
+
+  ledger (): LedgerEntry[] {
+    return [...this.ledgerRows.values()].map(r => ({
+      worker: r.worker,
+      credits: Math.round(r.credits * 1000) / 1000,
+      completed: r.completed,
+      failed: r.failed,
+      meanLatencyMs: r.completed > 0 ? Math.round(r.latencySumMs / r.completed) : 0,
+      reputation: Math.round(reputation(r.completed, r.failed) * 1000) / 1000
+    }))
+  }
+
+  creditsOf (worker: string): number { return this.ledgerRows.get(worker)?.credits ?? 0 }
+  reputationOf (worker: string): number {
+    const r = this.ledgerRows.get(worker)
+    return r == null ? 0.5 : reputation(r.completed, r.failed)
+  }
+
+  // ---- frames from workers -------------------------------------------------------------
+
+  onFrame (from: string, f: StreamFrame): boolean {
+    switch (f.kind) {
+      case 'accept': this.onAccept(from, f.accept.id, f.accept.attempt); return true
+      case 'refuse': this.onRefuse(from, f.refuse.id, f.refuse.attempt, f.refuse.reason); return true
+      case 'claim': this.onClaim(from, f.claim.id, f.claim.attempt); return true
+      case 'renew': this.onRenew(from, f.renew.ids, f.renew.attempts); return true
+      case 'result': this.onResult(from, f.result); return true
+      case 'cancelAck': this.onCancelAck(from, f.cancelAck.id, f.cancelAck.attempt); return true
+      case 'offer': case 'reject': case 'ack': case 'cancel': return false
+    }
+  }
+
+  /** Every connection to a worker closed: its attempts are lost and retried elsewhere. */
+  onPeerGone (peer: string): void {
+    for (const t of this.tasks.values()) {
+      if (t.active?.worker === peer) this.failAttempt(t, 'lost', `connection to worker ${short(peer)} lost`)
+      else if (t.offer?.worker === peer) this.dropOffer(t)
+    }
+  }
+
+  /** A worker showed free capacity (heartbeat, advertisement): try placing queued tasks. */
+  kick (): void {
+    if (this.placing) { this.placeAgain = true; return }
+    queueMicrotask(() => { this.place() })
+  }
+
+  private onAccept (from: string, id: string, attempt: number): void {
+    const t = this.tasks.get(id)
+    if (t == null || TERMINAL_STATUSES.has(t.status) || t.offer?.worker !== from || t.offer.attempt !== attempt) {
+      // a late accept of an offer we gave up on: stop that attempt
+      this.components.send(from, { kind: 'cancel', cancel: { id, attempt } }).catch(() => {})
+      return
+    }
+    const now = Date.now()
+    t.offer = undefined
+    t.attempt = attempt
+    t.active = { worker: from, attempt, grantedAt: now, leaseExpires: now + leaseTimeoutMs(this.init.leaseIntervalMs) }
+    t.status = 'running'
+    t.history.push({ attempt, worker: from, startedAt: now })
+    this.components.metrics?.taskAttempts.inc({ type: t.type })
+    if (attempt > 1) this.components.metrics?.taskRetries.inc({ type: t.type })
+    void this.persist(t).catch(() => {})
+  }
+
+  private onRefuse (from: string, id: string, attempt: number, reason: string): void {
+    const t = this.tasks.get(id)
+    if (t?.offer?.worker !== from || t.offer.attempt !== attempt) return
+    this.components.table.markFull(from)
+    t.refusedBy.push(from)
+    this.dropOffer(t)
+    this.components.logger.debug('offer refused', { task: id, worker: from, reason })
+  }
+
+  private onClaim (from: string, id: string, attempt: number): void {
+    const t = this.tasks.get(id)
+    if (t == null || t.status !== 'queued' || t.offer != null || t.active != null || attempt !== t.attempt + 1) {
+      this.components.send(from, { kind: 'reject', reject: { id, attempt } }).catch(() => {})
+      return
+    }
+    this.offerTo(t, from)
+  }
+
+  private onRenew (from: string, ids: string[], attempts: number[]): void {
+    const now = Date.now()
+    this.components.table.touch(from, now)
+    ids.forEach((id, i) => {
+      const t = this.tasks.get(id)
+      if (t?.active?.worker === from && t.active.attempt === attempts[i]) {
+        t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs)
+      } else if (t == null || TERMINAL_STATUSES.has(t.status) || t.active?.attempt !== attempts[i]) {
+        // the worker runs an attempt that is no longer ours to run
+        this.components.send(from, { kind: 'cancel', cancel: { id, attempt: attempts[i] ?? 0 } }).catch(() => {})
+      }
+    })
+  }
+
+  private onResult (from: string, r: Result): void {
+    const t = this.tasks.get(r.id)
+    const ack = (duplicate: boolean, receipt?: Receipt): void => {
+      this.components.send(from, { kind: 'ack', ack: { id: r.id, attempt: r.attempt, duplicate, receipt } }).catch(() => {})
+    }
+    if (t == null) { ack(true); return }
+    if (t.active?.worker !== from || t.active.attempt !== r.attempt || TERMINAL_STATUSES.has(t.status)) {
+      // first result wins; anything else (late, from a superseded attempt, forged) is a duplicate
+      if (t.history.some(h => h.worker === from && h.attempt === r.attempt)) {
+        this.duplicates++
+        this.components.metrics?.taskDuplicates.inc()
+      }
+      ack(true)
+      return
+    }
+    this.components.table.touch(from)
+    this.addInflight(from, -1)
+    const active = t.active
+    t.active = undefined
+    const h = t.history.find(x => x.attempt === r.attempt && x.worker === from)
+    const now = Date.now()
+    if (r.ok) {
+      if (h != null) { h.endedAt = now; h.outcome = 'succeeded' }
+      t.result = r.output
+      t.worker = from
+      const row = this.ledgerRow(from)
+      const earned = credits(r.durationMs, this.init.weights[t.type] ?? 1)
+      row.credits += earned
+      row.completed++
+      row.latencySumMs += now - active.grantedAt
+      this.components.journal.putLedger(row)
+      this.components.metrics?.creditsIssued.inc(earned)
+      this.components.metrics?.taskExecution.observe({ type: t.type }, r.durationMs / 1000)
+      ack(false, this.receipt(t.id, r.attempt, from, earned, r.durationMs))
+      this.finish(t, 'succeeded')
+      this.components.publishResult({ id: t.id, attempt: r.attempt, worker: from, status: 'succeeded', durationMs: r.durationMs, output: r.output })
+    } else {
+      ack(false)
+      const row = this.ledgerRow(from)
+      row.failed++
+      this.components.journal.putLedger(row)
+      if (h != null) { h.endedAt = now; h.outcome = r.code === 'timeout' ? 'timed_out' : r.code === 'cancelled' ? 'cancelled' : 'failed'; h.error = r.error }
+      this.retryOrEnd(t, r.code === 'timeout' ? 'timed_out' : 'failed', r.error, from)
+    }
+    this.kick()
+  }
+
+  private onCancelAck (from: string, id: string, attempt: number): void {
+    const t = this.tasks.get(id)
+    const h = t?.history.find(x => x.attempt === attempt && x.worker === from)
+    if (h != null) h.error = (h.error ?? '') + (h.error != null ? '; ' : '') + 'cancel acknowledged by the worker'
+  }
+
+  // ---- placement ----------------------------------------------------------------------
+
+  private place (): void {
+    if (this.stopped) return
+    this.placing = true
+    try {
+      do {
+        this.placeAgain = false
+        const now = Date.now()
+        const workers = this.components.table.workers()
+        for (const id of this.queue) {
+          const t = this.tasks.get(id)
+          if (t == null || t.status !== 'queued') { this.queue.delete(id); continue }
+          if (t.offer != null || t.active != null || now < t.notBefore) continue
+          const needs = this.needs(t)
+          const ranked = rankCandidates(workers, needs, {
+            inflight: p => this.inflight.get(p) ?? 0,
+            rttMs: p => this.components.rttMs(p),
+            reputation: p => this.reputationOf(p),
+            failedOn: new Set(t.failedOn),
+            full: p => (this.components.table.get(p)?.fullSince != null) || t.refusedBy.includes(p)
+          })
+          const best = ranked[0]
+          if (best != null) {
+            this.offerTo(t, best.peerId)
+            continue
+          }
+          const capable = workers.some(w => !(w.draining ?? false) && rankCandidates([{ ...w, running: 0 }], needs, {
+            inflight: () => 0, rttMs: () => undefined, reputation: () => 0.5, failedOn: new Set(), full: () => false
+          }).length > 0)
+          // no known worker is free: tell idle capable workers we may not know, at most every 2 s
+          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > 1000)) {
+            t.lastBroadcast = now
+            this.broadcast(t)
+          }
+          if (!capable && now - t.submittedAt > Math.min(this.init.noWorkerGraceMs, t.queueTimeoutMs)) {
+            this.finish(t, 'no_capable_worker', explainNoWorker(workers, needs, t.selector))
+          }
+        }
+      } while (this.placeAgain)
+    } finally {
+      this.placing = false
+    }
+  }
+
+  private offerTo (t: Task, worker: string): void {
+    const attempt = t.attempt + 1
+    t.offer = { worker, attempt, sentAt: Date.now() }
+    this.addInflight(worker, 1)
+    const task: TaskRequest = this.request(t, attempt, true)
+    this.components.send(worker, { kind: 'offer', offer: { task } }).catch(err => {
+      this.components.logger.debug('offer could not be sent', { task: t.id, worker, error: err })
+      if (t.offer?.worker === worker && t.offer.attempt === attempt) {
+        t.refusedBy.push(worker)
+        this.dropOffer(t)
+      }
+    })
+  }
+
+  private dropOffer (t: Task): void {
+    if (t.offer == null) return
+    this.addInflight(t.offer.worker, -1)
+    t.offer = undefined
+    this.kick()
+  }
+
+  private broadcast (t: Task): void {
+    const request = this.request(t, t.attempt + 1, false)
+    for (const cap of t.requires.slice(0, 1)) {
+      this.components.broadcast(cap, request).catch(() => {})
+    }
+  }
+
+  private request (t: Task, attempt: number, withPayload: boolean): TaskRequest {
+    return {
+      version: WIRE_VERSION,
+      network: this.init.network,
+      id: t.id,
+      type: t.type,
+      payload: withPayload ? t.payload : new Uint8Array(),
+      payloadSize: t.payload.byteLength,
+      requires: t.requires,
+      selector: t.selector,
+      timeoutMs: t.timeoutMs,
+      attempt,
+      maxAttempts: t.maxAttempts,
+      submitter: peerIdFromString(this.init.selfId).toMultihash().bytes,
+      created: BigInt(t.submittedAt)
+    }
+  }
+
+  private needs (t: Task): TaskNeeds {
+    return { type: t.type, requires: t.requires, selector: parseSelector(t.selector) }
+  }
+
+  // ---- timers: offers, leases, timeouts -------------------------------------------------
+
+  private tick (): void {
+    const now = Date.now()
+    let placed = false
+    for (const t of this.tasks.values()) {
+      if (TERMINAL_STATUSES.has(t.status)) continue
+      if (now - t.submittedAt > t.deadlineMs) {
+        const target = t.active ?? t.offer
+        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
+        this.endAttempt(t, 'timed_out', 'total deadline passed')
+        this.finish(t, 'timed_out', `total deadline of ${t.deadlineMs}ms passed`)
+        continue
+      }
+      if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
+        const { worker, attempt } = t.offer
+        this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
+        t.refusedBy.push(worker)
+        this.dropOffer(t)
+        placed = true
+      }
+      if (t.active != null) {
+        if (now > t.active.leaseExpires) {
+          this.failAttempt(t, 'lost', `lease expired: worker ${short(t.active.worker)} stopped renewing`)
+          placed = true
+        } else if (now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
+          // the worker should have reported its own timeout by now
+          this.components.send(t.active.worker, { kind: 'cancel', cancel: { id: t.id, attempt: t.active.attempt } }).catch(() => {})
+          this.failAttempt(t, 'timed_out', `execution timeout of ${t.timeoutMs}ms`)
+          placed = true
+        }
+      }
+      if (t.status === 'queued' && now - t.queuedSince > t.queueTimeoutMs) {
+        const target = t.offer
+        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
+        this.finish(t, 'queue_timeout', `no worker took the task within the queue timeout of ${t.queueTimeoutMs}ms`)
+      }
+      if (t.status === 'queued' && t.offer == null && now >= t.notBefore) placed = true
+    }
+    if (placed) this.kick()
+    this.updateQueuedMetric()
+  }
+
+  private failAttempt (t: Task, outcome: 'lost' | 'timed_out', error: string): void {
+    const worker = t.active?.worker
+    this.endAttempt(t, outcome, error)
+    if (worker != null) {
+      const row = this.ledgerRow(worker)
+      row.failed++
+      this.components.journal.putLedger(row)
+    }
+    this.retryOrEnd(t, outcome === 'timed_out' ? 'timed_out' : 'failed', error, worker)
+  }
+
+  private endAttempt (t: Task, outcome: AttemptView['outcome'], error: string): void {
+    if (t.active != null) {
+      const a = t.active
+      const h = t.history.find(x => x.attempt === a.attempt && x.worker === a.worker)
+      if (h != null && h.outcome == null) { h.endedAt = Date.now(); h.outcome = outcome; h.error = error }
+      this.addInflight(a.worker, -1)
+      t.active = undefined
+    }
+    if (t.offer != null) this.dropOffer(t)
+  }
+
+  private retryOrEnd (t: Task, finalStatus: 'failed' | 'timed_out', error: string, worker?: string): void {
+    if (worker != null && !t.failedOn.includes(worker)) t.failedOn.push(worker)
+    if (t.attempt >= t.maxAttempts) {
+      this.finish(t, finalStatus, `${error} (after ${t.attempt} attempt${t.attempt === 1 ? '' : 's'})`)
+      return
+    }
+    t.status = 'queued'
+    t.queuedSince = Date.now()
+    t.refusedBy = []
+    t.notBefore = Date.now() + retryBackoffMs(t.attempt)
+    this.queue.add(t.id)
+    void this.persist(t).catch(() => {})
+  }
+
+  private finish (t: Task, status: TaskStatus, error?: string): void {
+    if (TERMINAL_STATUSES.has(t.status)) return
+    const now = Date.now()
+    t.status = status
+    t.error = status === 'succeeded' ? undefined : error
+    t.endedAt = now
+    t.durationMs = now - t.submittedAt
+    this.queue.delete(t.id)
+    if (t.offer != null) this.dropOffer(t)
+    this.components.metrics?.tasksFinished.inc({ type: t.type, status: status as Exclude<TaskStatus, 'queued' | 'running'> })
+    this.components.metrics?.taskLatency.observe({ type: t.type }, t.durationMs / 1000)
+    void this.persist(t).catch(() => {})
+    const view = this.view(t)
+    for (const w of t.waiters.splice(0)) w(view)
+    // bounded memory: keep the newest ended tasks, drop payloads of the rest
+    this.finishedOrder.push(t.id)
+    t.payload = new Uint8Array()
+    while (this.finishedOrder.length > this.init.keepFinished) {
+      const old = this.finishedOrder.shift()
+      if (old != null) this.tasks.delete(old)
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private addInflight (worker: string, delta: number): void {
+    const n = Math.max(0, (this.inflight.get(worker) ?? 0) + delta)
+    if (n === 0) this.inflight.delete(worker)
+    else this.inflight.set(worker, n)
+  }
+
+  private ledgerRow (worker: string): LedgerRow {
+    let row = this.ledgerRows.get(worker)
+    if (row == null) {
+      row = { worker, credits: 0, completed: 0, failed: 0, latencySumMs: 0 }
+      this.ledgerRows.set(worker, row)
+    }
+    return row
+  }
+
+  private receipt (id: string, attempt: number, worker: string, earned: number, durationMs: number): Receipt {
+    const unsigned: Receipt = {
+      id,
+      attempt,
+      worker: peerIdFromString(worker).toMultihash().bytes,
+      submitter: peerIdFromString(this.init.selfId).toMultihash().bytes,
+      credits: earned,
+      durationMs,
+      timestamp: BigInt(Date.now()),
+      signature: new Uint8Array()
+    }
+    const sig = this.components.privateKey.sign(Receipt.encode(unsigned))
+    // Ed25519 signing in @libp2p/crypto is synchronous in Node; guard against an async key type
+    if (sig instanceof Promise) return unsigned
+    return { ...unsigned, signature: sig as Uint8Array<ArrayBuffer> }
+  }
+
+  private updateQueuedMetric (): void {
+    const m = this.components.metrics
+    if (m == null) return
+    const now = this.queuedByCapability()
+    for (const cap of this.queuedCaps) if (!now.has(cap)) m.tasksQueued.set({ capability: cap }, 0)
+    for (const [cap, n] of now) { m.tasksQueued.set({ capability: cap }, n); this.queuedCaps.add(cap) }
+  }
+
+  private persist (t: Task): Promise<void> {
+    return this.components.journal.put({ id: t.id, status: t.status, json: serialize(t) })
+  }
+
+  private revive (json: string): Task | undefined {
+    try {
+      const o = JSON.parse(json) as Omit<Task, 'payload' | 'result' | 'waiters'> & { payload: string, result?: string }
+      return { ...o, payload: new Uint8Array(Buffer.from(o.payload, 'base64')), result: o.result != null ? new Uint8Array(Buffer.from(o.result, 'base64')) : undefined, waiters: [], offer: undefined }
+    } catch {
+      return undefined
+    }
+  }
+
+  private view (t: Task): TaskView {
+    let result: string | undefined
+    let resultEncoding: TaskView['resultEncoding']
+    if (t.result != null) {
+      try {
+        result = new TextDecoder('utf-8', { fatal: true }).decode(t.result)
+        resultEncoding = 'utf8'
+      } catch {
+        result = Buffer.from(t.result).toString('base64')
+        resultEncoding = 'base64'
+      }
+    }
+    return {
+      id: t.id,
+      type: t.type,
+      status: t.status,
+      requires: t.requires,
+      ...(t.selector !== '' ? { selector: t.selector } : {}),
+      submittedAt: t.submittedAt,
+      endedAt: t.endedAt,
+      attempts: t.history.length,
+      maxAttempts: t.maxAttempts,
+      worker: t.worker,
+      result,
+      resultEncoding,
+      error: t.error,
+      durationMs: t.durationMs,
+      history: t.history.map(h => ({ ...h }))
+    }
+  }
+}
+
+function serialize (t: Task): string {
+  const { waiters: _w, payload, result, ...rest } = t
+  return JSON.stringify({ ...rest, payload: Buffer.from(payload).toString('base64'), ...(result != null ? { result: Buffer.from(result).toString('base64') } : {}) })
+}
+
+export function short (peer: string): string {
+  return peer.length > 14 ? `${peer.slice(0, 6)}…${peer.slice(-6)}` : peer
+}

@@ -1,0 +1,251 @@
+/**
+ * The worker side: answers offers (accept on a reserved slot, or refuse), claims broadcast tasks
+ * it can run (jittered by load), renews the lease of every running attempt, delivers results until
+ * the submitter acknowledges them, aborts cancelled attempts, keeps signed receipts, and drains on
+ * shutdown.
+ */
+import { appendFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { publicKeyFromMultihash } from '@libp2p/crypto/keys'
+import * as Digest from 'multiformats/hashes/digest'
+import type { Executor, SlotLease } from '../executor/index.ts'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics/index.ts'
+import { Receipt, type Ack, type Result, type StreamFrame, type TaskRequest } from '../protocol/codec.ts'
+import { canRun, type WorkerInfo } from './matching.ts'
+import { claimDelayMs } from './policy.ts'
+import { parseSelector } from './selector.ts'
+import { peerIdFromBytes } from './gossip.ts'
+
+export interface WorkerRuntimeInit {
+  selfId: string
+  dataDir: string
+  capabilities: string[]
+  labels: Record<string, string>
+  leaseIntervalMs: number
+  /** how long an unacknowledged result is re-sent */
+  resultRetentionMs: number
+}
+
+export interface WorkerRuntimeComponents {
+  executor: Executor
+  logger: Logger
+  metrics?: Metrics
+  send: (to: string, frame: StreamFrame) => Promise<void>
+  /** called when running/free slots change, to publish a heartbeat promptly */
+  onLoadChange: () => void
+}
+
+interface Running {
+  id: string
+  attempt: number
+  submitter: string
+  abort: AbortController
+  lease: SlotLease
+}
+
+interface Unacked { submitter: string, result: Result, since: number }
+
+const key = (id: string, attempt: number): string => `${id}#${attempt}`
+
+export class WorkerRuntime {
+  private readonly running = new Map<string, Running>()
+  private readonly unacked = new Map<string, Unacked>()
+  /** slots reserved by claims awaiting an offer */
+  private readonly claimed = new Map<string, { lease: SlotLease, timer: NodeJS.Timeout }>()
+  private timer?: NodeJS.Timeout
+  private draining = false
+  creditsEarned = 0
+  receipts = 0
+  badReceipts = 0
+
+  constructor (private readonly components: WorkerRuntimeComponents, private readonly init: WorkerRuntimeInit) {}
+
+  start (): void {
+    this.timer = setInterval(() => { this.renewLeases() }, this.init.leaseIntervalMs)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    for (const r of this.running.values()) r.abort.abort(new Error('node stopping'))
+    for (const c of this.claimed.values()) { clearTimeout(c.timer); c.lease.release() }
+    this.claimed.clear()
+  }
+
+  get isDraining (): boolean { return this.draining }
+  get runningCount (): number { return this.running.size }
+  get pendingResults (): number { return this.unacked.size }
+
+  /** Stop taking work; resolves when running attempts have ended and their results were acknowledged, or at the deadline. */
+  async drain (deadline: number): Promise<boolean> {
+    this.draining = true
+    this.components.onLoadChange()
+    while (Date.now() < deadline && (this.running.size > 0 || this.unacked.size > 0)) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    return this.running.size === 0 && this.unacked.size === 0
+  }
+
+  private info (): WorkerInfo {
+    const ex = this.components.executor
+    return { peerId: this.init.selfId, capabilities: this.init.capabilities, labels: this.init.labels, taskTypes: ex.types(), slots: ex.slots, running: ex.running, load: 0 }
+  }
+
+  private fits (task: TaskRequest): boolean {
+    try {
+      return canRun(this.info(), { type: task.type, requires: task.requires, selector: parseSelector(task.selector) })
+    } catch {
+      return false
+    }
+  }
+
+  onFrame (from: string, f: StreamFrame): boolean {
+    switch (f.kind) {
+      case 'offer': this.onOffer(from, f.offer.task as TaskRequest); return true
+      case 'reject': this.releaseClaim(key(f.reject.id, f.reject.attempt)); return true
+      case 'ack': this.onAck(from, f.ack); return true
+      case 'cancel': this.onCancel(from, f.cancel.id, f.cancel.attempt); return true
+      case 'accept': case 'refuse': case 'claim': case 'renew': case 'result': case 'cancelAck': return false
+    }
+  }
+
+  /** A broadcast TaskRequest: claim it after a load-dependent jitter if we can run it. */
+  onBroadcast (task: TaskRequest): void {
+    if (this.draining || !this.fits(task)) return
+    let submitter: string
+    try { submitter = peerIdFromBytes(task.submitter) } catch { return }
+    const k = key(task.id, task.attempt)
+    if (this.claimed.has(k) || this.running.has(k)) return
+    const ex = this.components.executor
+    const delay = claimDelayMs(ex.running, ex.slots)
+    setTimeout(() => {
+      if (this.draining || this.claimed.has(k)) return
+      const lease = ex.tryAcquire()
+      if (lease == null) return
+      // hold the slot for the offer that answers the claim; give it back if none comes
+      const timer = setTimeout(() => { this.releaseClaim(k) }, 10_000)
+      this.claimed.set(k, { lease, timer })
+      this.components.send(submitter, { kind: 'claim', claim: { id: task.id, attempt: task.attempt, freeSlots: ex.freeSlots } })
+        .catch(() => { this.releaseClaim(k) })
+    }, delay).unref()
+  }
+
+  private releaseClaim (k: string): void {
+    const c = this.claimed.get(k)
+    if (c == null) return
+    clearTimeout(c.timer)
+    c.lease.release()
+    this.claimed.delete(k)
+  }
+
+  private onOffer (from: string, task: TaskRequest): void {
+    const refuse = (reason: string): void => {
+      this.components.send(from, { kind: 'refuse', refuse: { id: task.id, attempt: task.attempt, reason } }).catch(() => {})
+    }
+    let submitter: string
+    try { submitter = peerIdFromBytes(task.submitter) } catch { refuse('bad submitter'); return }
+    // only the submitter itself may offer its task (offers arrive on an authenticated stream)
+    if (submitter !== from) { refuse('offer from a peer that is not the submitter'); return }
+    const k = key(task.id, task.attempt)
+    if (this.running.has(k)) return // a repeated offer of an attempt already accepted
+    if (this.draining) { refuse('draining'); return }
+    if (!this.fits(task)) { refuse('cannot run this task (capability, handler or selector)'); return }
+    let lease: SlotLease | undefined
+    const claim = this.claimed.get(k)
+    if (claim != null) {
+      clearTimeout(claim.timer)
+      this.claimed.delete(k)
+      lease = claim.lease
+    } else {
+      lease = this.components.executor.tryAcquire()
+    }
+    if (lease == null) { refuse('no free slot'); return }
+    const run: Running = { id: task.id, attempt: task.attempt, submitter: from, abort: new AbortController(), lease }
+    this.running.set(k, run)
+    this.components.send(from, { kind: 'accept', accept: { id: task.id, attempt: task.attempt } }).catch(() => {
+      // the submitter cannot hear us: do not run an attempt it does not know about
+      run.abort.abort(new Error('submitter unreachable'))
+    })
+    this.components.onLoadChange()
+    void this.execute(run, task)
+  }
+
+  private async execute (run: Running, task: TaskRequest): Promise<void> {
+    const k = key(run.id, run.attempt)
+    const outcome = await this.components.executor.run(task.type, task.payload, { signal: run.abort.signal, timeoutMs: task.timeoutMs > 0 ? task.timeoutMs : undefined })
+    run.lease.release()
+    this.running.delete(k)
+    this.components.onLoadChange()
+    this.components.metrics?.taskExecution.observe({ type: task.type }, outcome.durationMs / 1000)
+    if (run.abort.signal.aborted && !outcome.ok && outcome.code === 'cancelled') {
+      this.components.send(run.submitter, { kind: 'cancelAck', cancelAck: { id: run.id, attempt: run.attempt } }).catch(() => {})
+      return
+    }
+    const result: Result = outcome.ok
+      ? { id: run.id, attempt: run.attempt, ok: true, output: outcome.output as Uint8Array<ArrayBuffer>, error: '', code: '', durationMs: outcome.durationMs }
+      : { id: run.id, attempt: run.attempt, ok: false, output: new Uint8Array(), error: outcome.error, code: outcome.code, durationMs: outcome.durationMs }
+    this.unacked.set(k, { submitter: run.submitter, result, since: Date.now() })
+    this.deliver(k)
+  }
+
+  private deliver (k: string): void {
+    const u = this.unacked.get(k)
+    if (u == null) return
+    this.components.send(u.submitter, { kind: 'result', result: u.result }).catch(err => {
+      this.components.logger.debug('result not delivered yet; will retry', { task: u.result.id, error: err })
+    })
+  }
+
+  private onAck (from: string, ack: Ack): void {
+    const k = key(ack.id, ack.attempt)
+    const u = this.unacked.get(k)
+    if (u?.submitter !== from) return
+    this.unacked.delete(k)
+    if (ack.receipt != null && !ack.duplicate) void this.keepReceipt(from, ack.receipt)
+  }
+
+  private async keepReceipt (submitter: string, receipt: Receipt): Promise<void> {
+    try {
+      const key = publicKeyFromMultihash(Digest.decode(receipt.submitter) as Parameters<typeof publicKeyFromMultihash>[0])
+      const ok = peerIdFromBytes(receipt.submitter) === submitter && peerIdFromBytes(receipt.worker) === this.init.selfId &&
+        await key.verify(Receipt.encode({ ...receipt, signature: new Uint8Array() }), receipt.signature)
+      if (!ok) { this.badReceipts++; return }
+      this.receipts++
+      this.creditsEarned += receipt.credits
+      this.components.metrics?.creditsEarned.inc(receipt.credits)
+      const line = JSON.stringify({ id: receipt.id, attempt: receipt.attempt, submitter, credits: receipt.credits, duration_ms: receipt.durationMs, timestamp: Number(receipt.timestamp), signature: Buffer.from(receipt.signature).toString('base64') })
+      await appendFile(join(this.init.dataDir, 'receipts.jsonl'), line + '\n')
+    } catch (err) {
+      this.badReceipts++
+      this.components.logger.debug('receipt rejected', { error: err })
+    }
+  }
+
+  private onCancel (from: string, id: string, attempt: number): void {
+    const k = key(id, attempt)
+    this.releaseClaim(k)
+    const run = this.running.get(k)
+    if (run?.submitter === from) run.abort.abort(new Error('cancelled by the submitter'))
+    else this.components.send(from, { kind: 'cancelAck', cancelAck: { id, attempt } }).catch(() => {})
+  }
+
+  /** One Renew per submitter with all its running attempts; unacknowledged results are re-sent. */
+  private renewLeases (): void {
+    const bySubmitter = new Map<string, { ids: string[], attempts: number[] }>()
+    for (const r of this.running.values()) {
+      const e = bySubmitter.get(r.submitter) ?? { ids: [], attempts: [] }
+      e.ids.push(r.id)
+      e.attempts.push(r.attempt)
+      bySubmitter.set(r.submitter, e)
+    }
+    for (const [to, renew] of bySubmitter) {
+      this.components.send(to, { kind: 'renew', renew }).catch(() => {})
+    }
+    const now = Date.now()
+    for (const [k, u] of this.unacked) {
+      if (now - u.since > this.init.resultRetentionMs) { this.unacked.delete(k); continue }
+      this.deliver(k)
+    }
+  }
+}
