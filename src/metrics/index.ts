@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { NodeApi, Role, TaskStatus } from '../node-api.ts'
+import type { Metric } from 'prom-client'
 
 export const GOSSIP_TOPICS = ['capabilities', 'heartbeat', 'tasks', 'results'] as const
 export type GossipTopic = typeof GOSSIP_TOPICS[number]
@@ -98,11 +99,31 @@ export const METRIC_TYPES = {
 export type MetricName = keyof typeof METRIC_TYPES
 export const METRIC_NAMES = Object.keys(METRIC_TYPES) as MetricName[]
 
-/** prom-client default gauges named `*_total`, which promtool's lint rejects (non-counter with _total suffix) */
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+/**
+ * A Registry that leaves out every non-counter named `*_total`, which promtool's lint rejects
+ * ("non-counter metrics should not have _total suffix"): prom-client's default
+ * `nodejs_active_{handles,requests,resources}_total` gauges and, when libp2p's metrics share the
+ * registry, `libp2p_tcp_inbound_connections_total` and `libp2p_kad_dht_routing_table_kad_bucket_total`.
+ * Such a metric still works for whoever holds it; it is only not exported.
+ */
+export class LintSafeRegistry extends Registry {
+  /** names left out so far */
+  readonly dropped: string[] = []
+
+  override registerMetric<T extends string> (metric: Metric<T>): void {
+    // by class name too: a second copy of prom-client (in a dependency) has its own Counter class
+    const isCounter = metric instanceof Counter || metric.constructor.name === 'Counter'
+    const name = String((metric as { name?: unknown }).name)
+    if (!isCounter && name.endsWith('_total')) {
+      this.dropped.push(name)
+      return
+    }
+    super.registerMetric(metric)
+  }
+}
 
 export interface MetricsInit {
-  /** default: a new Registry */
+  /** default: a new {@link LintSafeRegistry}; a plain Registry exports what promtool's lint rejects */
   registry?: Registry
   /** the node, for the metrics computed on scrape */
   api?: NodeApi
@@ -111,7 +132,7 @@ export interface MetricsInit {
 }
 
 export function createMetrics (init: MetricsInit = {}): Metrics {
-  const registry = init.registry ?? new Registry()
+  const registry = init.registry ?? new LintSafeRegistry()
   const registers = [registry]
   const api = init.api
   const typeLabel = openLabel()
@@ -119,7 +140,6 @@ export function createMetrics (init: MetricsInit = {}): Metrics {
 
   if (init.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry })
-    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
   }
 
   const peersConnected = new Gauge<'role'>({
