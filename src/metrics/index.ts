@@ -140,6 +140,10 @@ export function createMetrics (init: MetricsInit = {}): Metrics {
 
   if (init.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry })
+    // a plain Registry took them in: take them out again
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name)
+    }
   }
 
   const peersConnected = new Gauge<'role'>({

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { ChildProcess } from 'node:child_process'
-import type { PeerView, Role, TaskView } from '../../src/node-api.ts'
+import type { NodeStatus, PeerView, Role, TaskView } from '../../src/node-api.ts'
 import type { CommandResult, Host, Router, Testbed } from './netns.ts'
 
 const execFileAsync = promisify(execFile)
@@ -139,26 +139,26 @@ export class LocalNetwork {
     }
     // as in k8s/bootstrap/deployment.yaml and k8s/relay/deployment.yaml: a key from a Secret, the
     // Service name and the pod IP announced
-    for (const [role, host] of [['bootstrap', bootstrapHost], ['relay', relayHost]] as const) {
+    await Promise.all(([['bootstrap', bootstrapHost], ['relay', relayHost]] as const).map(async ([role, host]) => {
       const keyFile = join(keysDir, `${role}.key`)
       const node = add(role, role, host, {
         P2P_IDENTITY_FILE: keyFile,
         P2P_ANNOUNCE: `/dns4/${SERVICE_NAMES[role]}/tcp/${P2P_PORT},/ip4/${host.address}/tcp/${P2P_PORT}`
       })
       node.peerId = await keygen(keyFile)
-    }
+    }))
     // as in k8s/worker/deployment.yaml: P2P_ANNOUNCE=/ip4/$(POD_IP)/tcp/4001
     workerHosts.forEach((host, i) => add(`worker-${i + 1}`, 'worker', host, {
       P2P_ANNOUNCE: `/ip4/${host.address}/tcp/${P2P_PORT}`
     }))
 
     try {
-      for (const node of net.nodes) {
-        net.spawnNode(node)
-        // the bootstrap first, so the others find it on their first dial
-        if (node.role === 'bootstrap') await net.waitHealthy(node)
-      }
-      await Promise.all(net.nodes.map(async node => { await net.waitHealthy(node) }))
+      // the bootstrap first, so the others find it on their first dial
+      const [first, ...rest] = net.nodes
+      net.spawnNode(first!)
+      await net.waitHealthy(first!)
+      for (const node of rest) net.spawnNode(node)
+      await Promise.all(rest.map(async node => { await net.waitHealthy(node) }))
     } catch (err) {
       await net.stop()
       throw err
@@ -303,6 +303,8 @@ export async function smokeTest (net: LocalNetwork, log: (line: string) => void 
     log(`task compute hello from ${node.name}: ${task.result} (worker ${task.worker ?? '?'}, ${task.attempts} attempt(s))`)
     return task
   }
+  const status = await net.api<NodeStatus>(worker, '/api/v1/status')
+  log(`${worker.name} (${worker.host.kind}) relay reservations: ${status?.relayReservations.join(', ') || 'none'}`)
   const fromWorker = await runTask(worker)
   const fromBootstrap = await runTask(net.bootstrap)
   return { fromWorker, fromBootstrap, workerPeers }

@@ -10,6 +10,7 @@ import type { TaskView } from '../../src/node-api.ts'
 const TOKEN = 'secret-token'
 const HELLO_SHA256 = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are checked field by field below
 interface Answer { status: number, headers: Headers, body: any }
 
 async function call (base: string, method: string, path: string, init: { body?: string, token?: string, signal?: AbortSignal } = {}): Promise<Answer> {
@@ -19,7 +20,7 @@ async function call (base: string, method: string, path: string, init: { body?: 
   const res = await fetch(base + path, { method, headers, body: init.body, signal: init.signal })
   const text = await res.text()
   let body: unknown = text
-  try { body = JSON.parse(text) } catch {}
+  try { body = JSON.parse(text) } catch { /* not JSON (/metrics): keep the text */ }
   return { status: res.status, headers: res.headers, body }
 }
 
@@ -27,7 +28,7 @@ function assertError (answer: Answer, status: number, code: string): void {
   assert.equal(answer.status, status, JSON.stringify(answer.body))
   assert.equal(answer.body.error.code, code)
   assert.equal(typeof answer.body.error.message, 'string')
-  assert.doesNotMatch(answer.body.error.message, /\n\s+at /, 'no stack traces')
+  assert.doesNotMatch(String(answer.body.error.message), /\n\s+at /, 'no stack traces')
 }
 
 async function waitFor (check: () => boolean, ms = 2000): Promise<void> {
@@ -38,7 +39,7 @@ async function waitFor (check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe('HTTP API', () => {
+void describe('HTTP API', () => {
   const fake = new FakeNodeApi()
   const errors: unknown[] = []
   let draining = false
@@ -55,18 +56,18 @@ describe('HTTP API', () => {
   })
   after(async () => { await server.close() })
 
-  it('listens on the port it reports', () => {
+  void it('listens on the port it reports', () => {
     assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.ok(server.port > 0)
   })
 
-  it('GET /healthz', async () => {
+  void it('GET /healthz', async () => {
     const a = await call(base, 'GET', '/healthz')
     assert.equal(a.status, 200)
     assert.deepEqual(a.body, { status: 'ok' })
   })
 
-  it('GET /readyz follows readiness and draining', async () => {
+  void it('GET /readyz follows readiness and draining', async () => {
     assert.deepEqual((await call(base, 'GET', '/readyz')).body, { ready: true })
     fake.readinessValue = { ready: false, reason: 'no peers connected' }
     let a = await call(base, 'GET', '/readyz')
@@ -80,40 +81,40 @@ describe('HTTP API', () => {
     draining = false
   })
 
-  it('GET /metrics serves the registry in the Prometheus text format', async () => {
+  void it('GET /metrics serves the registry in the Prometheus text format', async () => {
     const a = await call(base, 'GET', '/metrics')
     assert.equal(a.status, 200)
     assert.match(a.headers.get('content-type') ?? '', /^text\/plain/)
-    assert.match(a.body, /^p2p_node_info\{role="bootstrap",version="0.1.0",protocol_version="p2p-network"\} 1$/m)
-    assert.match(a.body, /^p2p_peers_connected\{role="worker"\} 1$/m)
+    assert.match(String(a.body), /^p2p_node_info\{role="bootstrap",version="0.1.0",protocol_version="p2p-network"\} 1$/m)
+    assert.match(String(a.body), /^p2p_peers_connected\{role="worker"\} 1$/m)
   })
 
-  it('GET /api/v1/status, network/stats, capabilities, ledger', async () => {
+  void it('GET /api/v1/status, network/stats, capabilities, ledger', async () => {
     const status = await call(base, 'GET', '/api/v1/status')
     assert.equal(status.status, 200)
     assert.equal(status.body.peerId, fake.status().peerId)
     const stats = await call(base, 'GET', '/api/v1/network/stats')
-    assert.deepEqual(Object.keys(stats.body).sort(), ['data_received', 'data_sent', 'healthy_peers', 'total_peers', 'uptime'])
+    assert.deepEqual(Object.keys(stats.body as object).sort(), ['data_received', 'data_sent', 'healthy_peers', 'total_peers', 'uptime'])
     const caps = await call(base, 'GET', '/api/v1/capabilities')
     assert.deepEqual(caps.body[0].taskTypes, ['compute', 'echo', 'fail', 'sleep'])
     const ledger = await call(base, 'GET', '/api/v1/ledger')
     assert.equal(ledger.body[0].credits, 12.5)
   })
 
-  it('GET /api/v1/peers filters on ?healthy', async () => {
+  void it('GET /api/v1/peers filters on ?healthy', async () => {
     fake.peerList[0]!.healthy = false
     try {
       assert.equal((await call(base, 'GET', '/api/v1/peers')).body.length, 2)
       const healthy = await call(base, 'GET', '/api/v1/peers?healthy=true')
-      assert.deepEqual(healthy.body.map((p: { role: string }) => p.role), ['worker'])
+      assert.deepEqual((healthy.body as Array<{ role: string }>).map(p => p.role), ['worker'])
       assertError(await call(base, 'GET', '/api/v1/peers?healthy=maybe'), 400, 'bad_request')
     } finally {
       fake.peerList[0]!.healthy = true
     }
   })
 
-  describe('POST /api/v1/tasks', () => {
-    it('answers 401 without the bearer token, or with a wrong one', async () => {
+  void describe('POST /api/v1/tasks', () => {
+    void it('answers 401 without the bearer token, or with a wrong one', async () => {
       const body = JSON.stringify({ type: 'compute', payload: 'hello' })
       const missing = await call(base, 'POST', '/api/v1/tasks', { body })
       assertError(missing, 401, 'unauthorized')
@@ -122,17 +123,18 @@ describe('HTTP API', () => {
       assertError(await call(base, 'POST', '/api/v1/tasks', { body, token: `${TOKEN}x` }), 401, 'unauthorized')
     })
 
-    it('submits and answers 202 with the task', async () => {
+    void it('submits and answers 202 with the task', async () => {
       const a = await call(base, 'POST', '/api/v1/tasks', { body: JSON.stringify({ type: 'compute', payload: 'hello' }), token: TOKEN })
       assert.equal(a.status, 202)
       assert.equal(typeof a.body.id, 'string')
       assert.equal(a.body.status, 'queued')
-      await waitFor(() => fake.get(a.body.id)?.status === 'succeeded')
+      const id = String(a.body.id)
+      await waitFor(() => fake.get(id)?.status === 'succeeded')
       const got = await call(base, 'GET', `/api/v1/tasks/${a.body.id}`)
       assert.equal(got.body.result, HELLO_SHA256)
     })
 
-    it('passes every field through, converted to the NodeApi form', async () => {
+    void it('passes every field through, converted to the NodeApi form', async () => {
       const body = {
         type: 'echo', payload: 'aGk=', payload_encoding: 'base64', requires: ['echo', 'gpu'], selector: 'zone=b',
         timeout_ms: 30000, max_attempts: 2, queue_timeout_ms: 5000, deadline_ms: 60000
@@ -146,7 +148,7 @@ describe('HTTP API', () => {
       })
     })
 
-    it('?wait=true answers 200 with the finished task', async () => {
+    void it('?wait=true answers 200 with the finished task', async () => {
       const a = await call(base, 'POST', '/api/v1/tasks?wait=true', { body: JSON.stringify({ type: 'compute', payload: 'hello' }), token: TOKEN })
       assert.equal(a.status, 200)
       assert.equal(a.body.status, 'succeeded')
@@ -156,7 +158,7 @@ describe('HTTP API', () => {
       assert.equal(failed.body.status, 'failed')
     })
 
-    it('?wait=true stops waiting when the client goes away', async () => {
+    void it('?wait=true stops waiting when the client goes away', async () => {
       const controller = new AbortController()
       const pending = call(base, 'POST', '/api/v1/tasks?wait=true', { body: JSON.stringify({ type: 'sleep', payload: '100000' }), token: TOKEN, signal: controller.signal })
       await waitFor(() => fake.pendingWaits() === 1)
@@ -190,19 +192,19 @@ describe('HTTP API', () => {
       ['an unknown field', '{"type": "compute", "payload": "x", "timeout": 5}']
     ]
     for (const [what, body] of bad) {
-      it(`answers 400 for ${what}`, async () => {
+      void it(`answers 400 for ${what}`, async () => {
         const before = fake.submitted.length
         assertError(await call(base, 'POST', '/api/v1/tasks', { body, token: TOKEN }), 400, 'bad_request')
         assert.equal(fake.submitted.length, before, 'nothing was submitted')
       })
     }
 
-    it('answers 413 for a body over maxBodyBytes', async () => {
+    void it('answers 413 for a body over maxBodyBytes', async () => {
       const body = JSON.stringify({ type: 'echo', payload: 'x'.repeat(2000) })
       assertError(await call(base, 'POST', '/api/v1/tasks', { body, token: TOKEN }), 413, 'payload_too_large')
     })
 
-    it('answers 413 for a chunked body that grows over maxBodyBytes', async () => {
+    void it('answers 413 for a chunked body that grows over maxBodyBytes', async () => {
       const status = await new Promise<number>((resolve, reject) => {
         const req = httpRequest(`${base}/api/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' } }, res => {
           res.resume()
@@ -216,16 +218,16 @@ describe('HTTP API', () => {
       assert.equal(status, 413)
     })
 
-    it('maps a NodeApi error code to its status, with the message', async () => {
+    void it('maps a NodeApi error code to its status, with the message', async () => {
       fake.failNext = { method: 'submit', error: Object.assign(new Error('payload is larger than tasks.max_payload (1 KiB)'), { code: 'payload_too_large' }) }
       const a = await call(base, 'POST', '/api/v1/tasks', { body: '{"type": "echo", "payload": "x"}', token: TOKEN })
       assertError(a, 413, 'payload_too_large')
-      assert.match(a.body.error.message, /max_payload/)
+      assert.match(String(a.body.error.message), /max_payload/)
     })
   })
 
-  describe('GET /api/v1/tasks', () => {
-    it('lists with status and limit', async () => {
+  void describe('GET /api/v1/tasks', () => {
+    void it('lists with status and limit', async () => {
       const all = await call(base, 'GET', '/api/v1/tasks')
       assert.ok(all.body.length >= 2)
       const succeeded = await call(base, 'GET', '/api/v1/tasks?status=succeeded&limit=1')
@@ -234,16 +236,16 @@ describe('HTTP API', () => {
     })
 
     for (const query of ['status=done', 'limit=0', 'limit=abc', 'limit=99999999']) {
-      it(`answers 400 for ?${query}`, async () => {
+      void it(`answers 400 for ?${query}`, async () => {
         assertError(await call(base, 'GET', `/api/v1/tasks?${query}`), 400, 'bad_request')
       })
     }
 
-    it('answers 404 for an unknown id', async () => {
+    void it('answers 404 for an unknown id', async () => {
       assertError(await call(base, 'GET', '/api/v1/tasks/no-such-task'), 404, 'not_found')
     })
 
-    it('?wait=true long-polls and answers with the current state when the window passes', async () => {
+    void it('?wait=true long-polls and answers with the current state when the window passes', async () => {
       const task = await fake.submit({ type: 'sleep', payload: '1000' })
       const started = Date.now()
       const a = await call(base, 'GET', `/api/v1/tasks/${task.id}?wait=true&wait_ms=100`)
@@ -257,8 +259,8 @@ describe('HTTP API', () => {
     })
   })
 
-  describe('DELETE /api/v1/tasks/:id', () => {
-    it('cancels, and needs the token', async () => {
+  void describe('DELETE /api/v1/tasks/:id', () => {
+    void it('cancels, and needs the token', async () => {
       const task = await fake.submit({ type: 'sleep', payload: '1000' })
       assertError(await call(base, 'DELETE', `/api/v1/tasks/${task.id}`), 401, 'unauthorized')
       const a = await call(base, 'DELETE', `/api/v1/tasks/${task.id}`, { token: TOKEN })
@@ -266,12 +268,12 @@ describe('HTTP API', () => {
       assert.equal(a.body.status, 'cancelled')
     })
 
-    it('answers 404 for an unknown id', async () => {
+    void it('answers 404 for an unknown id', async () => {
       assertError(await call(base, 'DELETE', '/api/v1/tasks/nope', { token: TOKEN }), 404, 'not_found')
     })
   })
 
-  it('answers 404 for an unknown route and 405 for a wrong method', async () => {
+  void it('answers 404 for an unknown route and 405 for a wrong method', async () => {
     assertError(await call(base, 'GET', '/api/v2/status'), 404, 'not_found')
     assertError(await call(base, 'GET', '/'), 404, 'not_found')
     const put = await call(base, 'PUT', '/api/v1/tasks', { token: TOKEN })
@@ -282,7 +284,7 @@ describe('HTTP API', () => {
     assertError(await call(base, 'GET', '/api/v1/tasks/%E0%A4%A'), 400, 'bad_request')
   })
 
-  it('answers 500 for an unexpected error, without its details', async () => {
+  void it('answers 500 for an unexpected error, without its details', async () => {
     fake.failNext = { method: 'status', error: new Error('database password is hunter2') }
     const a = await call(base, 'GET', '/api/v1/status')
     assertError(a, 500, 'internal')
@@ -291,8 +293,8 @@ describe('HTTP API', () => {
   })
 })
 
-describe('HTTP API without a token', () => {
-  it('lets POST through without Authorization', async () => {
+void describe('HTTP API without a token', () => {
+  void it('lets POST through without Authorization', async () => {
     const fake = new FakeNodeApi()
     const server = await startApiServer(fake, { host: '127.0.0.1', port: 0 })
     try {
@@ -305,7 +307,7 @@ describe('HTTP API without a token', () => {
     }
   })
 
-  it('close() ends a waiting request with 503 and is idempotent', async () => {
+  void it('close() ends a waiting request with 503 and is idempotent', async () => {
     const fake = new FakeNodeApi()
     const server = await startApiServer(fake, { host: '127.0.0.1', port: 0 })
     const pending = call(server.url, 'POST', '/api/v1/tasks?wait=true', { body: '{"type": "sleep", "payload": "100000"}' })
@@ -315,7 +317,7 @@ describe('HTTP API without a token', () => {
     assert.equal(fake.pendingWaits(), 0)
   })
 
-  it('says what to do when the port is taken', async () => {
+  void it('says what to do when the port is taken', async () => {
     const fake = new FakeNodeApi()
     const first = await startApiServer(fake, { host: '127.0.0.1', port: 0 })
     try {

@@ -21,7 +21,7 @@ function assertOneLineError (text: string, pattern: RegExp): void {
   assert.doesNotMatch(text, /\n\s+at /, 'no stack trace')
 }
 
-describe('splitWords', () => {
+void describe('splitWords', () => {
   const cases: Array<[string, string[]]> = [
     ['task compute hello', ['task', 'compute', 'hello']],
     ['  peers   ', ['peers']],
@@ -34,36 +34,36 @@ describe('splitWords', () => {
     ['', []]
   ]
   for (const [line, words] of cases) {
-    it(`splits ${JSON.stringify(line)}`, () => { assert.deepEqual(splitWords(line), words) })
+    void it(`splits ${JSON.stringify(line)}`, () => { assert.deepEqual(splitWords(line), words) })
   }
-  it('rejects an unterminated quote', () => {
+  void it('rejects an unterminated quote', () => {
     assert.throws(() => splitWords('task echo "oops'), UsageError)
   })
 })
 
-describe('parseDuration', () => {
+void describe('parseDuration', () => {
   for (const [text, ms] of [['500ms', 500], ['30s', 30_000], ['1.5m', 90_000], ['2h', 7_200_000]] as const) {
-    it(`reads ${text}`, () => { assert.equal(parseDuration(text, '--timeout'), ms) })
+    void it(`reads ${text}`, () => { assert.equal(parseDuration(text, '--timeout'), ms) })
   }
   for (const text of ['30', 's', '-1s', '0s', '1d', '']) {
-    it(`rejects ${JSON.stringify(text)} and says how to write it`, () => {
+    void it(`rejects ${JSON.stringify(text)} and says how to write it`, () => {
       assert.throws(() => parseDuration(text, '--timeout'), /--timeout must be a duration with a unit, like 500ms, 30s/)
     })
   }
 })
 
-describe('format', () => {
-  it('shortens long ids to first 6 … last 6', () => {
+void describe('format', () => {
+  void it('shortens long ids to first 6 … last 6', () => {
     assert.equal(shortId(WORKER_ID), '12D3Ko…AA1234')
     assert.equal(shortId('task-0001'), 'task-0001')
   })
-  it('formats durations', () => {
+  void it('formats durations', () => {
     assert.equal(formatDuration(12), '12 ms')
     assert.equal(formatDuration(1234), '1.2 s')
     assert.equal(formatDuration(125_000), '2m 05s')
     assert.equal(formatDuration(2 * 3_600_000 + 600_000), '2h 10m')
   })
-  it('aligns table columns and cuts long cells', () => {
+  void it('aligns table columns and cuts long cells', () => {
     const text = table(['A', 'LONGER'], [['xxxxx', 'y'], ['z', 'w'.repeat(100)]])
     const lines = text.split('\n')
     assert.equal(lines[0], 'A      LONGER')
@@ -73,7 +73,7 @@ describe('format', () => {
   })
 })
 
-describe('commands', () => {
+void describe('commands', () => {
   let fake: FakeNodeApi
   let api: RemoteNodeApi
   beforeEach(() => {
@@ -81,7 +81,7 @@ describe('commands', () => {
     api = toRemoteApi(fake)
   })
 
-  it('every command has usage, a summary and help for each option', () => {
+  void it('every command has usage, a summary and help for each option', () => {
     for (const [name, cmd] of Object.entries(COMMANDS)) {
       assert.ok(cmd.usage.startsWith(name), name)
       assert.ok(cmd.summary.length > 0)
@@ -90,7 +90,7 @@ describe('commands', () => {
     assert.deepEqual(COMMAND_WORDS, ['cancel', 'capabilities', 'exit', 'help', 'peers', 'quit', 'status', 'task', 'task-status', 'tasks'])
   })
 
-  it('help lists every command, and explains one', async () => {
+  void it('help lists every command, and explains one', async () => {
     const all = await run(api, 'help')
     assert.equal(all.ok, true)
     for (const name of Object.keys(COMMANDS)) assert.match(all.text, new RegExp(`^${name}\\b`, 'm'))
@@ -99,19 +99,19 @@ describe('commands', () => {
     for (const option of ['--require', '--selector', '--timeout', '--attempts', '--no-wait']) assert.ok(task.text.includes(option), option)
   })
 
-  it('answers an unknown command with one line and a suggestion', async () => {
+  void it('answers an unknown command with one line and a suggestion', async () => {
     const r = await run(api, 'stauts')
     assert.equal(r.ok, false)
     assertOneLineError(r.text, /unknown command "stauts" \(did you mean status\?\); type help for the list/)
     assert.equal(r.text.trim().split('\n').length, 1)
   })
 
-  it('ignores blank lines and comments', async () => {
+  void it('ignores blank lines and comments', async () => {
     assert.deepEqual(await run(api, '   '), { ok: true, quit: false, text: '' })
     assert.deepEqual(await run(api, '# a comment'), { ok: true, quit: false, text: '' })
   })
 
-  it('peers prints an aligned table', async () => {
+  void it('peers prints an aligned table', async () => {
     const r = await run(api, 'peers')
     assert.equal(r.ok, true)
     const lines = r.text.trimEnd().split('\n')
@@ -129,7 +129,7 @@ describe('commands', () => {
     assert.ok(worker.startsWith('12D3Ko…AA1234'))
   })
 
-  it('status prints the node readably', async () => {
+  void it('status prints the node readably', async () => {
     const r = await run(api, 'status')
     assert.equal(r.ok, true)
     assert.match(r.text, /^peer id +12D3KooWSelf/m)
@@ -138,7 +138,7 @@ describe('commands', () => {
     assert.match(r.text, /^peers +2 connected, 2 healthy$/m)
   })
 
-  it('task submits, waits and prints result, worker, attempts and duration', async () => {
+  void it('task submits, waits and prints result, worker, attempts and duration', async () => {
     const r = await run(api, 'task compute hello')
     assert.equal(r.ok, true, r.text)
     assert.match(r.text, /^status +succeeded$/m)
@@ -148,7 +148,7 @@ describe('commands', () => {
     assert.match(r.text, /^duration +\d+ ms$/m)
   })
 
-  it('task passes its options to submit', async () => {
+  void it('task passes its options to submit', async () => {
     const r = await run(api, 'task echo "hello world" --require echo,gpu --selector "zone=b" --timeout 30s --attempts 2')
     assert.equal(r.ok, true, r.text)
     assert.deepEqual(fake.submitted[0], { type: 'echo', payload: 'hello world', requires: ['echo', 'gpu'], selector: 'zone=b', timeoutMs: 30_000, maxAttempts: 2 })
@@ -158,7 +158,7 @@ describe('commands', () => {
     assert.equal(fake.submitted[2]!.payload, '--not-an-option')
   })
 
-  it('a task that does not succeed prints status and error and fails the command', async () => {
+  void it('a task that does not succeed prints status and error and fails the command', async () => {
     const r = await run(api, 'task fail x')
     assert.equal(r.ok, false)
     assert.match(r.text, /^status +failed$/m)
@@ -168,14 +168,14 @@ describe('commands', () => {
     assert.match(none.text, /^status +no_capable_worker$/m)
   })
 
-  it('task --no-wait prints the id at once', async () => {
+  void it('task --no-wait prints the id at once', async () => {
     const r = await run(api, 'task sleep 5000 --no-wait')
     assert.equal(r.ok, true)
     assert.match(r.text, /^submitted task task-0001 \(queued\)/)
     assert.equal(fake.pendingWaits(), 0)
   })
 
-  it('aborting stops waiting, not the task', async () => {
+  void it('aborting stops waiting, not the task', async () => {
     const controller = new AbortController()
     const pending = run(api, 'task sleep 5000', controller.signal)
     while (fake.pendingWaits() === 0) await new Promise(resolve => setImmediate(resolve))
@@ -202,7 +202,7 @@ describe('commands', () => {
     ['help nope', /unknown command "nope"/]
   ]
   for (const [line, pattern] of usage) {
-    it(`"${line}" is a usage error`, async () => {
+    void it(`"${line}" is a usage error`, async () => {
       const r = await run(api, line)
       assert.equal(r.ok, false)
       assertOneLineError(r.text, pattern)
@@ -210,12 +210,12 @@ describe('commands', () => {
     })
   }
 
-  it('usage errors show the usage line', async () => {
+  void it('usage errors show the usage line', async () => {
     const r = await run(api, 'task compute')
     assert.match(r.text, /\nusage: task <type> <payload>/)
   })
 
-  it('tasks lists the tasks in a table', async () => {
+  void it('tasks lists the tasks in a table', async () => {
     assert.equal((await run(api, 'tasks')).text, 'no tasks\n')
     await run(api, 'task compute hello')
     await run(api, 'task fail x')
@@ -227,7 +227,7 @@ describe('commands', () => {
     assert.equal(failed.text.trimEnd().split('\n').length, 2)
   })
 
-  it('task-status shows one task, or says it is unknown', async () => {
+  void it('task-status shows one task, or says it is unknown', async () => {
     await run(api, 'task compute hello')
     const r = await run(api, 'task-status task-0001')
     assert.equal(r.ok, true)
@@ -239,7 +239,7 @@ describe('commands', () => {
     assertOneLineError(missing.text, /no task with id "nope"; "tasks" lists the known ones/)
   })
 
-  it('cancel ends a running task; an ended or unknown one is reported', async () => {
+  void it('cancel ends a running task; an ended or unknown one is reported', async () => {
     await run(api, 'task sleep 5000 --no-wait')
     await new Promise(resolve => setImmediate(resolve))
     const r = await run(api, 'cancel task-0001')
@@ -249,18 +249,18 @@ describe('commands', () => {
     assert.equal((await run(api, 'cancel nope')).ok, false)
   })
 
-  it('capabilities prints a table of workers', async () => {
+  void it('capabilities prints a table of workers', async () => {
     const r = await run(api, 'capabilities')
     assert.match(r.text, /^PEER +ROLE +CAPABILITIES +TASK TYPES/)
     assert.match(r.text, /12D3Ko…AA1234 +worker +compute,echo +compute,echo,fail,sleep +zone=a +4\/4/)
   })
 
-  it('quit and exit end the REPL', async () => {
+  void it('quit and exit end the REPL', async () => {
     assert.deepEqual(await run(api, 'quit'), { ok: true, quit: true, text: '' })
     assert.deepEqual(await run(api, 'exit'), { ok: true, quit: true, text: '' })
   })
 
-  it('an error from the node is one line', async () => {
+  void it('an error from the node is one line', async () => {
     fake.failNext = { method: 'peers', error: new Error('the node is stopping') }
     const r = await run(api, 'peers')
     assert.equal(r.ok, false)

@@ -22,13 +22,13 @@ async function freePort (): Promise<number> {
   return port
 }
 
-describe('HTTP client NodeApi', () => {
+void describe('HTTP client NodeApi', () => {
   const fake = new FakeNodeApi()
   let server: ApiServer
   before(async () => { server = await startApiServer(fake, { host: '127.0.0.1', port: 0, token: TOKEN }) })
   after(async () => { await server.close() })
 
-  it('answers every read the way the in-process adapter does', async () => {
+  void it('answers every read the way the in-process adapter does', async () => {
     const remote = createHttpNodeApi(server.url, { token: TOKEN })
     const local = toRemoteApi(fake)
     assert.deepEqual(await remote.status(), await local.status())
@@ -43,7 +43,7 @@ describe('HTTP client NodeApi', () => {
     fake.readinessValue = { ready: true }
   })
 
-  it('submits, waits over long-polls, gets, lists and cancels', async () => {
+  void it('submits, waits over long-polls, gets, lists and cancels', async () => {
     const remote = createHttpNodeApi(server.url, { token: TOKEN, longPollMs: 30 })
     const task = await remote.submit({ type: 'compute', payload: 'hello', requires: ['compute'], timeoutMs: 5000 })
     assert.equal(task.status, 'queued')
@@ -66,7 +66,7 @@ describe('HTTP client NodeApi', () => {
     assert.equal((await remote.cancel(running.id)).status, 'cancelled')
   })
 
-  it('stops waiting when the signal aborts', async () => {
+  void it('stops waiting when the signal aborts', async () => {
     const remote = createHttpNodeApi(server.url, { token: TOKEN })
     const task = await remote.submit({ type: 'sleep', payload: '1000' })
     const controller = new AbortController()
@@ -76,7 +76,7 @@ describe('HTTP client NodeApi', () => {
     await fake.cancel(task.id)
   })
 
-  it('turns API errors into RemoteApiError with code and status', async () => {
+  void it('turns API errors into RemoteApiError with code and status', async () => {
     const noToken = createHttpNodeApi(server.url)
     await assert.rejects(noToken.submit({ type: 'echo', payload: 'x' }), (err: unknown) => {
       assert.ok(err instanceof RemoteApiError)
@@ -90,7 +90,7 @@ describe('HTTP client NodeApi', () => {
     await assert.rejects(remote.wait('missing'), { code: 'not_found' })
   })
 
-  it('says what to do when nothing answers', async () => {
+  void it('says what to do when nothing answers', async () => {
     const port = await freePort()
     const remote = createHttpNodeApi(`http://127.0.0.1:${port}`)
     await assert.rejects(remote.status(), (err: unknown) => {
@@ -101,7 +101,7 @@ describe('HTTP client NodeApi', () => {
     })
   })
 
-  it('the piped REPL works through it', async () => {
+  void it('the piped REPL works through it', async () => {
     const input = new PassThrough()
     const output = new PassThrough()
     let text = ''
@@ -115,8 +115,8 @@ describe('HTTP client NodeApi', () => {
   })
 })
 
-describe('probeApi', () => {
-  it('is true for a node API and false otherwise', async () => {
+void describe('probeApi', () => {
+  void it('is true for a node API and false otherwise', async () => {
     const server = await startApiServer(new FakeNodeApi(), { host: '127.0.0.1', port: 0 })
     try {
       assert.equal(await probeApi(server.url, 1000), true)
@@ -134,7 +134,7 @@ describe('probeApi', () => {
     }
   })
 
-  it('gives up after its timeout', async () => {
+  void it('gives up after its timeout', async () => {
     const silent = createServer(() => { /* never answers */ })
     await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
     try {
@@ -148,8 +148,8 @@ describe('probeApi', () => {
   })
 })
 
-describe('apiBaseUrl', () => {
-  it('reaches a wildcard listen address on loopback', () => {
+void describe('apiBaseUrl', () => {
+  void it('reaches a wildcard listen address on loopback', () => {
     assert.equal(apiBaseUrl({ host: '0.0.0.0', port: 8080 }), 'http://127.0.0.1:8080')
     assert.equal(apiBaseUrl({ host: '::', port: 8080 }), 'http://[::1]:8080')
     assert.equal(apiBaseUrl({ host: '10.0.0.5', port: 80 }), 'http://10.0.0.5:80')

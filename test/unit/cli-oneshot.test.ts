@@ -14,8 +14,8 @@ async function oneShot (argv: string[], fake = new FakeNodeApi()): Promise<{ cod
   return { code, out, err }
 }
 
-describe('one-shot commands', () => {
-  it('peers --json prints the peers as JSON', async () => {
+void describe('one-shot commands', () => {
+  void it('peers --json prints the peers as JSON', async () => {
     const fake = new FakeNodeApi()
     const r = await oneShot(['peers', '--json'], fake)
     assert.equal(r.code, EXIT.ok)
@@ -23,14 +23,14 @@ describe('one-shot commands', () => {
     assert.equal(r.err, '')
   })
 
-  it('status, capabilities and tasks answer JSON too', async () => {
+  void it('status, capabilities and tasks answer JSON too', async () => {
     const fake = new FakeNodeApi()
     assert.equal(JSON.parse((await oneShot(['--json', 'status'], fake)).out).role, 'bootstrap')
     assert.equal(JSON.parse((await oneShot(['capabilities', '--json'], fake)).out)[0].slots, 4)
     assert.deepEqual(JSON.parse((await oneShot(['tasks', '--json'], fake)).out), [])
   })
 
-  it('task waits and prints the final task; exit 0 only when it succeeded', async () => {
+  void it('task waits and prints the final task; exit 0 only when it succeeded', async () => {
     const ok = await oneShot(['task', 'compute', 'hello', '--json'])
     assert.equal(ok.code, EXIT.ok)
     const task = JSON.parse(ok.out)
@@ -46,14 +46,14 @@ describe('one-shot commands', () => {
     assert.equal(JSON.parse(failed.out).status, 'failed')
   })
 
-  it('--json after -- is payload, not a flag', async () => {
+  void it('--json after -- is payload, not a flag', async () => {
     const fake = new FakeNodeApi()
     const r = await oneShot(['task', 'echo', '--', '--json'], fake)
     assert.equal(r.code, EXIT.ok)
     assert.match(r.out, /^result +--json$/m)
   })
 
-  it('task-status and cancel of an unknown id exit 1', async () => {
+  void it('task-status and cancel of an unknown id exit 1', async () => {
     const missing = await oneShot(['task-status', 'nope', '--json'])
     assert.equal(missing.code, EXIT.failed)
     assert.deepEqual(JSON.parse(missing.out), { error: { code: 'not_found', message: 'no task with id "nope"; "tasks" lists the known ones' } })
@@ -65,7 +65,7 @@ describe('one-shot commands', () => {
 
   const usage: string[][] = [[], ['bogus'], ['task'], ['task', 'compute'], ['quit'], ['peers', '--bogus'], ['tasks', '--limit', '0']]
   for (const argv of usage) {
-    it(`${JSON.stringify(argv)} is a usage error: exit 2`, async () => {
+    void it(`${JSON.stringify(argv)} is a usage error: exit 2`, async () => {
       const r = await oneShot(argv)
       assert.equal(r.code, EXIT.usage)
       assert.equal(r.out, '')
@@ -76,12 +76,12 @@ describe('one-shot commands', () => {
     })
   }
 
-  it('an unreachable node exits 1 with a message that says what to do', async () => {
+  void it('an unreachable node exits 1 with a message that says what to do', async () => {
     let out = ''
     const code = await runOneShot(['status', '--json'], createHttpNodeApi('http://127.0.0.1:1'), { write: (s: string) => { out += s } })
     assert.equal(code, EXIT.failed)
     const { error } = JSON.parse(out)
     assert.equal(error.code, 'unreachable')
-    assert.match(error.message, /is the node running/)
+    assert.match(String(error.message), /is the node running/)
   })
 })

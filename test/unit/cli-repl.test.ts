@@ -30,8 +30,8 @@ async function piped (fake: FakeNodeApi, script: string): Promise<{ ok: boolean,
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
 
-describe('REPL, piped', () => {
-  it('runs every line in order and resolves ok when all succeed', async () => {
+void describe('REPL, piped', () => {
+  void it('runs every line in order and resolves ok when all succeed', async () => {
     const { ok, text } = await piped(new FakeNodeApi(), 'peers\nstatus\n\n# comment\ntask compute hello\n')
     assert.equal(ok, true)
     const peers = text.indexOf('PEER')
@@ -41,7 +41,7 @@ describe('REPL, piped', () => {
     assert.doesNotMatch(text, /p2p> /, 'no prompt when piped')
   })
 
-  it('goes on after a failed command and resolves not ok', async () => {
+  void it('goes on after a failed command and resolves not ok', async () => {
     const { ok, text } = await piped(new FakeNodeApi(), 'bogus\ntask fail x\ntask echo still-here\n')
     assert.equal(ok, false)
     assert.match(text, /error: unknown command "bogus"/)
@@ -49,14 +49,14 @@ describe('REPL, piped', () => {
     assert.match(text, /^result +still-here$/m)
   })
 
-  it('handles a last line without a newline, and CRLF', async () => {
+  void it('handles a last line without a newline, and CRLF', async () => {
     const { ok, text } = await piped(new FakeNodeApi(), 'task echo one\r\ntask echo two')
     assert.equal(ok, true)
     assert.match(text, /^result +one$/m)
     assert.match(text, /^result +two$/m)
   })
 
-  it('stops at quit', async () => {
+  void it('stops at quit', async () => {
     const fake = new FakeNodeApi()
     const { ok, text } = await piped(fake, 'task echo a\nquit\ntask echo b\n')
     assert.equal(ok, true)
@@ -64,7 +64,7 @@ describe('REPL, piped', () => {
     assert.doesNotMatch(text, /result +b/)
   })
 
-  it('ends when its signal aborts, also while a task is waited for', async () => {
+  void it('ends when its signal aborts, also while a task is waited for', async () => {
     const fake = new FakeNodeApi()
     const input = new PassThrough()
     const output = new PassThrough()
@@ -79,12 +79,12 @@ describe('REPL, piped', () => {
   })
 })
 
-describe('REPL, interactive', () => {
+void describe('REPL, interactive', () => {
   let dir: string
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'repl-test-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  it('prompts, completes with Tab, keeps history in the file', async () => {
+  void it('prompts, completes with Tab, keeps history in the file', async () => {
     const historyFile = join(dir, 'sub', 'history')
     const input = new PassThrough()
     const output = new PassThrough()
@@ -112,7 +112,7 @@ describe('REPL, interactive', () => {
     assert.equal(await readFile(historyFile, 'utf8'), 'status\ntask compute hello\nquit\n')
   })
 
-  it('loads history from the file, and Ctrl-C twice on an empty line leaves', async () => {
+  void it('loads history from the file, and Ctrl-C twice on an empty line leaves', async () => {
     const historyFile = join(dir, 'history2')
     await writeFile(historyFile, 'peers\ntask echo from-history\n')
     const input = new PassThrough()
@@ -137,7 +137,7 @@ describe('REPL, interactive', () => {
   })
 })
 
-describe('completion', () => {
+void describe('completion', () => {
   const source: CompletionSource = {
     taskTypes: async () => ['compute', 'echo', 'sleep'],
     taskIds: async () => ['task-0001', 'task-0002', 'other-9']
@@ -162,17 +162,17 @@ describe('completion', () => {
     ['nope x', [], 'x']
   ]
   for (const [line, hits, replaced] of cases) {
-    it(`completes ${JSON.stringify(line)}`, async () => {
+    void it(`completes ${JSON.stringify(line)}`, async () => {
       assert.deepEqual(await complete(line, source), [hits, replaced])
     })
   }
 
-  it('completes nothing when the node does not answer', async () => {
+  void it('completes nothing when the node does not answer', async () => {
     const failing: CompletionSource = { taskTypes: async () => { throw new Error('down') }, taskIds: async () => { throw new Error('down') } }
     assert.deepEqual(await complete('task c', failing), [[], 'c'])
   })
 
-  it('takes task types from capabilities() and ids from list()', async () => {
+  void it('takes task types from capabilities() and ids from list()', async () => {
     const fake = new FakeNodeApi()
     await fake.submit({ type: 'echo', payload: 'x' })
     const real = completionSource(toRemoteApi(fake))
