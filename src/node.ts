@@ -430,23 +430,22 @@ export class P2PNode {
   // ---- the NodeApi facade -------------------------------------------------------------------
 
   private createApi (): NodeApi {
-    const node = this
     const need = <T>(v: T | undefined): T => {
       if (v == null) throw new Error('the node is not started')
       return v
     }
     return {
-      status: () => node.status(),
-      peers: (options) => node.peers(options),
-      networkStats: () => node.networkStats(),
-      capabilities: () => node.capabilityViews(),
-      submit: async (req) => need(node.submitter).submit(req),
-      get: (id) => need(node.submitter).get(id),
-      list: (options) => need(node.submitter).list(options),
-      cancel: async (id) => need(node.submitter).cancel(id),
-      wait: async (id, options) => need(node.submitter).wait(id, options),
-      ledger: () => need(node.submitter).ledger(),
-      readiness: () => node.readiness()
+      status: () => this.status(),
+      peers: (options) => this.peers(options),
+      networkStats: () => this.networkStats(),
+      capabilities: () => this.capabilityViews(),
+      submit: async (req) => need(this.submitter).submit(req),
+      get: (id) => need(this.submitter).get(id),
+      list: (options) => need(this.submitter).list(options),
+      cancel: async (id) => need(this.submitter).cancel(id),
+      wait: async (id, options) => need(this.submitter).wait(id, options),
+      ledger: () => need(this.submitter).ledger(),
+      readiness: () => this.readiness()
     }
   }
 

@@ -85,7 +85,7 @@ export function readField (file: string, path: string, spec: FieldSpec, value: u
   switch (spec.kind) {
     case 'string': {
       if (typeof value !== 'string' && typeof value !== 'number') fail()
-      const s = String(value)
+      const s = typeof value === 'string' ? value : String(Number(value))
       if (spec.oneOf != null && !spec.oneOf.includes(s)) fail()
       if (spec.pattern != null && !spec.pattern.test(s)) fail()
       return s

@@ -75,8 +75,11 @@ export function rankCandidates (workers: readonly WorkerInfo[], task: TaskNeeds,
 /** Explains in one sentence why no known worker can ever take a task. */
 export function explainNoWorker (workers: readonly WorkerInfo[], task: TaskNeeds, selectorText: string): string {
   if (workers.length === 0) return 'no worker is known on this network'
-  const reasons = workers.map(w => mismatch(w, task))
-  if (!reasons.some(r => r !== 'capability' && r !== 'no_slots')) return `no worker advertises the capabilities [${task.requires.join(', ')}]`
-  if (!reasons.some(r => r !== 'capability' && r !== 'handler' && r !== 'no_slots')) return `no worker with [${task.requires.join(', ')}] has a handler for task type "${task.type}"`
-  return `no capable worker has labels matching selector "${selectorText}"`
+  // what each worker lacks as if it had slots: a draining worker with the capability is not a
+  // worker without it
+  const reasons = workers.map(w => mismatch({ ...w, slots: Math.max(w.slots, 1), draining: false }, task))
+  if (reasons.every(r => r === 'capability')) return `no worker advertises the capabilities [${task.requires.join(', ')}]`
+  if (reasons.every(r => r === 'capability' || r === 'handler')) return `no worker with [${task.requires.join(', ')}] has a handler for task type "${task.type}"`
+  if (reasons.every(r => r !== undefined)) return `no capable worker has labels matching selector "${selectorText}"`
+  return `every worker that could run task type "${task.type}" is draining or has no slots`
 }

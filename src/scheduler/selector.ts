@@ -18,6 +18,7 @@ const KEY = '[A-Za-z0-9][A-Za-z0-9_./-]{0,62}'
 const VALUE = '[A-Za-z0-9_.-]{0,63}'
 const EQ_RE = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`)
 const SET_RE = new RegExp(`^(${KEY})\\s+(in|notin)\\s+\\(([^)]*)\\)$`)
+const VALUE_RE = new RegExp(`^${VALUE}$`)
 
 export function parseSelector (selector: string): Requirement[] {
   const text = selector.trim()
@@ -40,6 +41,9 @@ export function parseSelector (selector: string): Requirement[] {
     if (set != null) {
       const values = (set[3] as string).split(',').map(v => v.trim()).filter(v => v !== '')
       if (values.length === 0) throw new SelectorError(selector, `"${part}" has an empty set`)
+      // set members are label values like the right side of "=": no spaces, quotes or parentheses
+      const badValue = values.find(v => !VALUE_RE.test(v))
+      if (badValue != null) throw new SelectorError(selector, `cannot read "${part}": "${badValue}" is not a label value`)
       return { key: set[1] as string, op: set[2] as 'in' | 'notin', values }
     }
     throw new SelectorError(selector, `cannot read "${part}"`)

@@ -1,0 +1,109 @@
+/**
+ * The capability table: advertisements ordered by seq, heartbeats by their own seq, refusals and
+ * draining, and expiry of silent peers.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { CapabilityTable, type AdvertisementInput, type HeartbeatInput } from '../../src/scheduler/capability-table.ts'
+
+const T0 = 1_000_000
+
+function ad (peerId: string, seq: bigint, extra: Partial<AdvertisementInput> = {}): AdvertisementInput {
+  return { peerId, role: 'worker', capabilities: ['compute'], labels: { zone: 'a' }, taskTypes: ['compute'], slots: 4, addrs: ['/ip4/127.0.0.1/tcp/1'], seq, ...extra }
+}
+
+function hb (peerId: string, seq: bigint, extra: Partial<HeartbeatInput> = {}): HeartbeatInput {
+  return { peerId, seq, running: 0, freeSlots: 4, queue: 0, load: 0, ...extra }
+}
+
+describe('CapabilityTable', () => {
+  it('classifies advertisements as new, same, changed or stale by seq', () => {
+    const table = new CapabilityTable(5000)
+    const steps: Array<[AdvertisementInput, 'new' | 'changed' | 'same' | 'stale']> = [
+      [ad('w', 10n), 'new'],
+      [ad('w', 11n), 'same'],
+      // an equal seq is a repeat of the same advertisement, not an older one
+      [ad('w', 11n), 'same'],
+      [ad('w', 12n, { labels: { zone: 'b' } }), 'changed'],
+      [ad('w', 13n, { labels: { zone: 'b' }, slots: 8 }), 'changed'],
+      [ad('w', 14n, { labels: { zone: 'b' }, slots: 8, capabilities: ['compute', 'gpu'] }), 'changed'],
+      [ad('w', 15n, { labels: { zone: 'b' }, slots: 8, capabilities: ['compute', 'gpu'], taskTypes: ['compute', 'x'] }), 'changed'],
+      [ad('w', 16n, { labels: { zone: 'b' }, slots: 8, capabilities: ['compute', 'gpu'], taskTypes: ['compute', 'x'], role: 'relay' }), 'changed'],
+      [ad('w', 9n, { labels: { zone: 'z' } }), 'stale']
+    ]
+    for (const [a, want] of steps) assert.equal(table.advertise(a, T0), want, `seq ${a.seq}`)
+    const e = table.get('w')
+    assert.equal(e?.advertisedSeq, 16n)
+    assert.deepEqual(e?.labels, { zone: 'b' }, 'a stale advertisement must not overwrite a newer one')
+  })
+
+  it('applies heartbeats in seq order only, and keeps load across advertisements', () => {
+    const table = new CapabilityTable(5000)
+    assert.equal(table.heartbeat(hb('unknown', 1n), T0), false, 'a heartbeat of a peer never advertised is dropped')
+    assert.equal(table.get('unknown'), undefined)
+    table.advertise(ad('w', 1n), T0)
+    assert.equal(table.heartbeat(hb('w', 5n, { running: 3, freeSlots: 1, load: 0.75 }), T0 + 1), true)
+    assert.equal(table.heartbeat(hb('w', 4n, { running: 0, freeSlots: 4 }), T0 + 2), false, 'older heartbeat ignored')
+    assert.equal(table.heartbeat(hb('w', 5n, { running: 0, freeSlots: 4 }), T0 + 2), false, 'repeated heartbeat ignored')
+    let e = table.get('w')
+    assert.equal(e?.running, 3)
+    assert.equal(e?.freeSlots, 1)
+    assert.equal(e?.lastHeartbeat, T0 + 1)
+    assert.equal(table.heartbeat(hb('w', 6n, { running: 4, freeSlots: 0, load: 1 }), T0 + 3), false, 'no free slot: no reason to place')
+    table.advertise(ad('w', 2n), T0 + 4)
+    e = table.get('w')
+    assert.equal(e?.running, 4, 'an advertisement keeps the latest heartbeat view')
+    assert.equal(e?.heartbeatSeq, 6n)
+  })
+
+  it('marks a worker full on refusal until a heartbeat shows a free slot', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('w', 1n), T0)
+    table.markFull('w', T0 + 1)
+    assert.equal(table.get('w')?.fullSince, T0 + 1)
+    table.heartbeat(hb('w', 1n, { running: 4, freeSlots: 0 }), T0 + 2)
+    assert.equal(table.get('w')?.fullSince, T0 + 1)
+    table.heartbeat(hb('w', 2n, { running: 3, freeSlots: 1 }), T0 + 3)
+    assert.equal(table.get('w')?.fullSince, undefined)
+    table.markFull('nobody')
+    assert.equal(table.get('nobody'), undefined)
+  })
+
+  it('keeps a draining mark until a heartbeat shows activity', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('w', 1n), T0)
+    table.markDraining('w')
+    table.heartbeat(hb('w', 1n, { running: 0, freeSlots: 0 }), T0 + 1)
+    assert.equal(table.get('w')?.draining, true)
+    table.heartbeat(hb('w', 2n, { running: 1, freeSlots: 3 }), T0 + 2)
+    assert.equal(table.get('w')?.draining, false)
+  })
+
+  it('expires peers silent longer than the expiry; heartbeats, advertisements and touch keep them', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('a', 1n), T0)
+    table.advertise(ad('b', 1n), T0)
+    table.advertise(ad('c', 1n), T0)
+    table.heartbeat(hb('b', 1n), T0 + 4000)
+    table.touch('c', T0 + 4000)
+    assert.deepEqual(table.expire(T0 + 5000), [], 'exactly at the expiry is not past it')
+    assert.deepEqual(table.expire(T0 + 5001), ['a'])
+    assert.deepEqual(table.all().map(e => e.peerId).sort(), ['b', 'c'])
+    assert.deepEqual(table.expire(T0 + 9001).sort(), ['b', 'c'])
+    assert.deepEqual(table.all(), [])
+    // an expired peer that comes back is new again
+    assert.equal(table.advertise(ad('a', 2n), T0 + 9002), 'new')
+  })
+
+  it('lists as workers only entries with slots', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('w', 1n), T0)
+    table.advertise(ad('boot', 1n, { role: 'bootstrap', slots: 0, capabilities: [], taskTypes: [] }), T0)
+    table.advertise(ad('drained', 1n, { slots: 0 }), T0)
+    assert.deepEqual(table.workers().map(e => e.peerId), ['w'])
+    assert.equal(table.all().length, 3)
+    assert.equal(table.remove('w'), true)
+    assert.equal(table.remove('w'), false)
+    assert.deepEqual(table.workers(), [])
+  })
+})
