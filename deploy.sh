@@ -144,6 +144,17 @@ else
   echo "created secret $API_TOKEN_SECRET (the pods read it as P2P_API_TOKEN)"
 fi
 
+# relative_from DIR PATH: PATH (absolute) as a path relative to DIR (absolute), through the root;
+# kustomize accepts only relative paths to a base (and this needs no GNU realpath).
+relative_from() {
+  local from="$1" up=""
+  while [[ "$from" != "/" && "$from" != "." ]]; do
+    up="../$up"
+    from="$(dirname "$from")"
+  done
+  echo "$up${2#/}"
+}
+
 apply_dir="$dir"
 if [[ -n "$image" ]]; then
   # A throw-away overlay that only sets the image; kustomize wants a relative path to the base.
@@ -152,7 +163,7 @@ if [[ -n "$image" ]]; then
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - $(realpath --relative-to="$tmp/overlay" "$repo/$dir")
+  - $(relative_from "$tmp/overlay" "$repo/$dir")
 images:
   - name: p2p-network
     newName: ${image%:*}

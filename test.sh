@@ -111,6 +111,6 @@ case "$mode" in
     command -v ip >/dev/null 2>&1 || die "ip (iproute2) is not installed: apt-get install -y iproute2 iptables"
     command -v iptables >/dev/null 2>&1 || die "iptables is not installed: apt-get install -y iptables"
     node="$(find_node)" || die "needs Node.js >= 22: run npm ci (the project pins it)"
-    exec "$node" --import tsx test/hosts/local-smoke.ts "${local_args[@]}"
+    exec "$node" --import tsx test/hosts/local-smoke.ts ${local_args[@]+"${local_args[@]}"}
     ;;
 esac

@@ -119,7 +119,7 @@ async function run (file: string, attach: boolean): Promise<number> {
 }
 
 async function runNode (config: Config): Promise<number> {
-  const node = new P2PNode(config)
+  const node = new P2PNode(config, { libp2pMetrics: true })
   let signals = 0
   const stopped = new Promise<void>(resolve => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -169,6 +169,11 @@ async function devnet (args: string[]): Promise<number> {
     await net.stop()
   }
 }
+
+// `p2p-node peers | head`: a closed stdout is not an error worth a stack trace
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+})
 
 main(process.argv.slice(2)).then(code => {
   process.exitCode = code

@@ -6,11 +6,12 @@
 import { mkdir } from 'node:fs/promises'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { Registry } from 'prom-client'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 import type { Config } from './config/types.ts'
 import { Executor } from './executor/index.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { createMetrics, type Metrics } from './metrics/index.ts'
+import { createMetrics, LintSafeRegistry, type Metrics } from './metrics/index.ts'
 import { Discovery } from './network/discovery.ts'
 import { HealthMonitor } from './network/health-monitor.ts'
 import { defaultIdentityFile, loadIdentity, peerIdOf } from './network/identity.ts'
@@ -36,6 +37,11 @@ export interface NodeOptions {
   registry?: Registry
   /** start the HTTP API (default: config.api.enabled) */
   api?: boolean
+  /**
+   * bridge libp2p's own metrics (connections, streams, gossipsub, DHT) into the registry. The
+   * bridge keeps process-global state, so only a process running one node turns it on.
+   */
+  libp2pMetrics?: boolean
 }
 
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
@@ -73,11 +79,13 @@ export class P2PNode {
   private draining = false
   private stopping?: Promise<void>
   private readonly withApi: boolean
+  private readonly libp2pMetrics: boolean
 
   constructor (config: Config, options: NodeOptions = {}) {
     this.config = config
     this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
-    this.registry = options.registry ?? new Registry()
+    this.registry = options.registry ?? new LintSafeRegistry()
+    this.libp2pMetrics = options.libp2pMetrics ?? false
     this.table = new CapabilityTable(Math.max(3 * config.node.heartbeatIntervalMs + 2000, 5000))
     this.withApi = options.api ?? config.api.enabled
     this.api = this.createApi()
@@ -115,6 +123,9 @@ export class P2PNode {
             denyInboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString()),
             denyOutboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString())
           }
+        : undefined,
+      metrics: this.libp2pMetrics
+        ? prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
         : undefined
     })
     this.libp2p = libp2p

@@ -185,7 +185,7 @@ export async function startApiServer (api: NodeApi, init: ApiServerInit): Promis
     })
     try {
       const { path, params } = splitUrl(req.url ?? '/')
-      const { handler, id } = resolve(routes, req.method ?? 'GET', path)
+      const { handler, id } = findRoute(routes, req.method ?? 'GET', path)
       const reply = await handler({ req, params, id, signal: controller.signal })
       if (reply === undefined || res.destroyed) return
       if (closing !== undefined) res.setHeader('connection', 'close')
@@ -260,7 +260,7 @@ function splitUrl (raw: string): { path: string, params: URLSearchParams } {
   return { path, params: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) }
 }
 
-function resolve (routes: Route[], method: string, path: string): { handler: Handler, id: string } {
+function findRoute (routes: Route[], method: string, path: string): { handler: Handler, id: string } {
   for (const route of routes) {
     let id = ''
     if (route.withId === true) {

@@ -3,6 +3,13 @@
 /** A mistake in how a command was typed; the REPL prints it with the command's usage, one-shot exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
+  /** the command it concerns and its usage line, once known */
+  readonly command?: { name: string, usage: string }
+
+  constructor (message: string, command?: { name: string, usage: string }) {
+    super(message)
+    if (command !== undefined) this.command = command
+  }
 }
 
 export const MAX_LINE_LENGTH = 64 * 1024

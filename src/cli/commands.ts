@@ -11,7 +11,7 @@ import { formatAge, formatDuration, formatLabels, formatList, keyValues, shortId
 import type { RemoteNodeApi } from './remote-api.ts'
 import type { NodeStatus, PeerView, SubmitRequest, TaskStatus, TaskView } from '../node-api.ts'
 
-export type CommandName = 'help' | 'peers' | 'status' | 'task' | 'capabilities' | 'tasks' | 'task-status' | 'cancel' | 'quit'
+export type CommandName = 'help' | 'peers' | 'status' | 'task' | 'capabilities' | 'tasks' | 'task-status' | 'cancel' | 'ledger' | 'quit'
 
 /** what Tab completes for a command's first positional argument */
 export type ArgumentCompletion = 'none' | 'command' | 'task-type' | 'task-id'
@@ -240,6 +240,22 @@ export const COMMANDS = {
       return done(true, `task ${id}: ${cancelled.status}`, cancelled)
     }
   }),
+  ledger: command({
+    usage: 'ledger',
+    summary: 'credits this node owes each worker, with its completed and failed tasks and reputation',
+    ...NO_OPTIONS,
+    argument: 'none',
+    run: async ({ api }, _values, positionals) => {
+      noPositionals(positionals)
+      const entries = await api.ledger()
+      const text = entries.length === 0
+        ? 'no worker has completed a task for this node yet'
+        : table(['WORKER', 'CREDITS', 'COMPLETED', 'FAILED', 'MEAN LATENCY', 'REPUTATION'], entries.map(e => [
+          shortId(e.worker), e.credits.toFixed(2), String(e.completed), String(e.failed), formatDuration(e.meanLatencyMs), e.reputation.toFixed(2)
+        ]))
+      return done(true, text, entries)
+    }
+  }),
   quit: command({
     usage: 'quit',
     summary: 'leave the REPL (also exit or Ctrl-D)',
@@ -275,7 +291,7 @@ export async function runCommand (ctx: CommandContext, words: string[], options:
   try {
     return await cmd.invoke(ctx, args)
   } catch (err) {
-    if (err instanceof UsageError && name !== 'help') throw new UsageError(`${err.message}\nusage: ${cmd.usage}`)
+    if (err instanceof UsageError && name !== 'help') throw new UsageError(err.message, { name, usage: cmd.usage })
     throw err
   }
 }
@@ -298,7 +314,9 @@ export async function executeCommand (
     else if (outcome.text !== '') out.write(`${outcome.text}\n`)
     return { ok: outcome.ok, quit: outcome.quit === true }
   } catch (err) {
-    out.write(`error: ${errorMessage(err)}\n`)
+    // one line: the REPL user asks "help <command>" for the usage
+    const hint = err instanceof UsageError && err.command !== undefined ? `; "help ${err.command.name}" shows the usage` : ''
+    out.write(`error: ${errorMessage(err)}${hint}\n`)
     return { ok: false, quit: false }
   }
 }
@@ -365,12 +383,20 @@ export function peersTable (peers: readonly PeerView[]): string {
   return table(['PEER', 'ROLE', 'ADDRESS', 'RTT', 'HEALTHY', 'CAPABILITIES', 'CREDITS'], sorted.map(p => [
     shortId(p.peerId),
     p.role ?? '?',
-    (p.addresses[0] ?? '-') + (p.addresses.length > 1 ? ` (+${p.addresses.length - 1})` : ''),
+    peerAddress(p),
     p.rttMs === undefined ? '-' : `${p.rttMs < 10 ? p.rttMs.toFixed(1) : Math.round(p.rttMs)} ms`,
     p.healthy ? 'yes' : 'no',
     formatList(p.capabilities),
     p.credits.toFixed(2)
   ]))
+}
+
+/** the first address without its `/p2p/<id>` tail (the PEER column shows the id), and how many more there are */
+function peerAddress (p: PeerView): string {
+  const first = p.addresses[0]
+  if (first === undefined) return '-'
+  const address = first.endsWith(`/p2p/${p.peerId}`) ? first.slice(0, -`/p2p/${p.peerId}`.length) : first
+  return address + (p.addresses.length > 1 ? ` (+${p.addresses.length - 1})` : '')
 }
 
 export function statusText (s: NodeStatus): string {

@@ -49,7 +49,11 @@ export async function runOneShot (
     else if (outcome.text !== '') out.write(`${outcome.text}\n`)
     return outcome.ok ? EXIT.ok : EXIT.failed
   } catch (e) {
-    if (e instanceof UsageError) return fail(EXIT.usage, 'usage', e.message)
+    if (e instanceof UsageError) {
+      const code = fail(EXIT.usage, 'usage', e.message)
+      if (!json && e.command !== undefined) err.write(`usage: p2p-node ${e.command.usage}\n`)
+      return code
+    }
     return fail(EXIT.failed, e instanceof RemoteApiError ? e.code : 'error', errorMessage(e))
   }
 }

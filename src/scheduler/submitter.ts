@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/index.ts'
 import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitRequest, type TaskStatus, type TaskView } from '../node-api.ts'
 import { Receipt, WIRE_VERSION, type TaskRequest, type Result } from '../protocol/codec.ts'
-import type { CapabilityTable } from './capability-table.ts'
+import type { CapabilityTable, TableEntry } from './capability-table.ts'
 import type { Journal, LedgerRow } from './journal.ts'
 import { explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
 import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
@@ -77,6 +77,12 @@ interface Task {
   lastBroadcast: number
   failedOn: string[]
   refusedBy: string[]
+  /** `${worker}#${attempt}` of every attempt whose own result was recorded: a re-sent result is not a duplicate */
+  reported: string[]
+  /** since when no known worker could ever run the task (undefined while one can) */
+  noWorkerSince?: number
+  /** credits the completing result earned, to sign the receipt again if the worker re-sends it */
+  earned?: number
   history: AttemptView[]
   worker?: string
   result?: Uint8Array<ArrayBuffer>
@@ -87,6 +93,12 @@ interface Task {
 }
 
 const TICK_MS = 100
+/**
+ * Broadcasts of queued tasks per second, all tasks together. Each queued task is re-broadcast at
+ * most every 2 s while no known worker is free; without a budget a long queue floods the capability
+ * topics (300 queued tasks: 150 messages a second) and starves heartbeats.
+ */
+const BROADCASTS_PER_SECOND = 10
 
 export class Submitter {
   private readonly tasks = new Map<string, Task>()
@@ -99,6 +111,9 @@ export class Submitter {
   private timer?: NodeJS.Timeout
   private placing = false
   private placeAgain = false
+  private broadcastWindow = { start: 0, sent: 0 }
+  /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
+  private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
   duplicates = 0
   stopped = false
 
@@ -118,6 +133,9 @@ export class Submitter {
       // after a restart: an active attempt keeps running on its worker; give its lease a fresh
       // window to be renewed (or its result to arrive) before retrying elsewhere
       t.offer = undefined
+      // the capability table starts empty: count the no-capable-worker grace from now, not from
+      // before the restart
+      t.noWorkerSince = undefined
       if (t.active != null) {
         t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs) * 2
         this.addInflight(t.active.worker, 1)
@@ -174,6 +192,7 @@ export class Submitter {
       lastBroadcast: 0,
       failedOn: [],
       refusedBy: [],
+      reported: [],
       history: [],
       waiters: []
     }
@@ -357,6 +376,15 @@ export class Submitter {
     }
     if (t == null) { ack(true); return }
     if (t.active?.worker !== from || t.active.attempt !== r.attempt || TERMINAL_STATUSES.has(t.status)) {
+      const k = `${from}#${r.attempt}`
+      if (t.reported.includes(k)) {
+        // the worker re-sent a result we recorded (our ack was lost or slow): not a second
+        // execution; acknowledge it again, with the receipt if this result completed the task
+        const completed = t.status === 'succeeded' && t.worker === from && t.earned != null &&
+          t.history.some(h => h.worker === from && h.attempt === r.attempt && h.outcome === 'succeeded')
+        ack(!completed, completed ? this.receipt(t.id, r.attempt, from, t.earned ?? 0, r.durationMs) : undefined)
+        return
+      }
       // first result wins; anything else (late, from a superseded attempt, forged) is a duplicate
       if (t.history.some(h => h.worker === from && h.attempt === r.attempt)) {
         this.duplicates++
@@ -367,16 +395,20 @@ export class Submitter {
     }
     this.components.table.touch(from)
     this.addInflight(from, -1)
+    this.noteFinished(from)
     const active = t.active
     t.active = undefined
     const h = t.history.find(x => x.attempt === r.attempt && x.worker === from)
     const now = Date.now()
+    t.reported.push(`${from}#${r.attempt}`)
     if (r.ok) {
       if (h != null) { h.endedAt = now; h.outcome = 'succeeded' }
       t.result = r.output
       t.worker = from
       const row = this.ledgerRow(from)
-      const earned = credits(r.durationMs, this.init.weights[t.type] ?? 1)
+      // credits by duration: the worker's own report, but never more than the attempt was held
+      const earned = credits(Math.min(r.durationMs, now - active.grantedAt), this.init.weights[t.type] ?? 1)
+      t.earned = earned
       row.credits += earned
       row.completed++
       row.latencySumMs += now - active.grantedAt
@@ -412,7 +444,7 @@ export class Submitter {
       do {
         this.placeAgain = false
         const now = Date.now()
-        const workers = this.components.table.workers()
+        const workers = this.components.table.workers().map(w => ({ ...w, running: this.runningNow(w) }))
         for (const id of this.queue) {
           const t = this.tasks.get(id)
           if (t == null || t.status !== 'queued') { this.queue.delete(id); continue }
@@ -434,18 +466,33 @@ export class Submitter {
             inflight: () => 0, rttMs: () => undefined, reputation: () => 0.5, failedOn: new Set(), full: () => false
           }).length > 0)
           // no known worker is free: tell idle capable workers we may not know, at most every 2 s
-          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > 1000)) {
+          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > 1000) && this.mayBroadcast(now)) {
             t.lastBroadcast = now
             this.broadcast(t)
           }
-          if (!capable && now - t.submittedAt > Math.min(this.init.noWorkerGraceMs, t.queueTimeoutMs)) {
-            this.finish(t, 'no_capable_worker', explainNoWorker(workers, needs, t.selector))
+          // give up only after no capable worker was known for the whole grace period: a worker
+          // missing from the table for a moment (a late heartbeat, a restart) must not end old tasks
+          if (capable) {
+            t.noWorkerSince = undefined
+          } else {
+            t.noWorkerSince ??= Math.max(now, t.submittedAt)
+            if (now - t.noWorkerSince > Math.min(this.init.noWorkerGraceMs, t.queueTimeoutMs)) {
+              this.finish(t, 'no_capable_worker', explainNoWorker(workers, needs, t.selector))
+            }
           }
         }
       } while (this.placeAgain)
     } finally {
       this.placing = false
     }
+  }
+
+  private mayBroadcast (now: number): boolean {
+    const w = this.broadcastWindow
+    if (now - w.start >= 1000) { w.start = now; w.sent = 0 }
+    if (w.sent >= BROADCASTS_PER_SECOND) return false
+    w.sent++
+    return true
   }
 
   private offerTo (t: Task, worker: string): void {
@@ -602,6 +649,23 @@ export class Submitter {
 
   // ---- helpers -------------------------------------------------------------------------
 
+  /**
+   * A result means its slot is free again: without counting that, placement would wait for the
+   * worker's next heartbeat to see it, and throughput would be bounded by the heartbeat rate.
+   */
+  private noteFinished (worker: string): void {
+    const seq = this.components.table.get(worker)?.heartbeatSeq ?? 0n
+    const e = this.finishedSinceHeartbeat.get(worker)
+    if (e?.seq === seq) e.n++
+    else this.finishedSinceHeartbeat.set(worker, { seq, n: 1 })
+  }
+
+  /** Running tasks on a worker as of its latest heartbeat, less those it has finished for us since. */
+  private runningNow (w: TableEntry): number {
+    const e = this.finishedSinceHeartbeat.get(w.peerId)
+    return e?.seq === w.heartbeatSeq ? Math.max(0, w.running - e.n) : w.running
+  }
+
   private addInflight (worker: string, delta: number): void {
     const n = Math.max(0, (this.inflight.get(worker) ?? 0) + delta)
     if (n === 0) this.inflight.delete(worker)
@@ -649,7 +713,7 @@ export class Submitter {
   private revive (json: string): Task | undefined {
     try {
       const o = JSON.parse(json) as Omit<Task, 'payload' | 'result' | 'waiters'> & { payload: string, result?: string }
-      return { ...o, payload: new Uint8Array(Buffer.from(o.payload, 'base64')), result: o.result != null ? new Uint8Array(Buffer.from(o.result, 'base64')) : undefined, waiters: [], offer: undefined }
+      return { ...o, reported: o.reported ?? [], payload: new Uint8Array(Buffer.from(o.payload, 'base64')), result: o.result != null ? new Uint8Array(Buffer.from(o.result, 'base64')) : undefined, waiters: [], offer: undefined }
     } catch {
       return undefined
     }

@@ -44,7 +44,7 @@ interface Running {
   lease: SlotLease
 }
 
-interface Unacked { submitter: string, result: Result, since: number }
+interface Unacked { submitter: string, result: Result, since: number, lastSent: number }
 
 const key = (id: string, attempt: number): string => `${id}#${attempt}`
 
@@ -148,7 +148,13 @@ export class WorkerRuntime {
     // only the submitter itself may offer its task (offers arrive on an authenticated stream)
     if (submitter !== from) { refuse('offer from a peer that is not the submitter'); return }
     const k = key(task.id, task.attempt)
-    if (this.running.has(k)) return // a repeated offer of an attempt already accepted
+    const already = this.running.get(k)
+    if (already != null) {
+      // a repeated offer of an attempt we run: our accept was lost (e.g. the submitter restarted
+      // before journaling it); accept again so it holds the lease instead of offering elsewhere
+      if (already.submitter === from) this.components.send(from, { kind: 'accept', accept: { id: task.id, attempt: task.attempt } }).catch(() => {})
+      return
+    }
     if (this.draining) { refuse('draining'); return }
     if (!this.fits(task)) { refuse('cannot run this task (capability, handler or selector)'); return }
     let lease: SlotLease | undefined
@@ -185,13 +191,14 @@ export class WorkerRuntime {
     const result: Result = outcome.ok
       ? { id: run.id, attempt: run.attempt, ok: true, output: outcome.output as Uint8Array<ArrayBuffer>, error: '', code: '', durationMs: outcome.durationMs }
       : { id: run.id, attempt: run.attempt, ok: false, output: new Uint8Array(), error: outcome.error, code: outcome.code, durationMs: outcome.durationMs }
-    this.unacked.set(k, { submitter: run.submitter, result, since: Date.now() })
+    this.unacked.set(k, { submitter: run.submitter, result, since: Date.now(), lastSent: 0 })
     this.deliver(k)
   }
 
   private deliver (k: string): void {
     const u = this.unacked.get(k)
     if (u == null) return
+    u.lastSent = Date.now()
     this.components.send(u.submitter, { kind: 'result', result: u.result }).catch(err => {
       this.components.logger.debug('result not delivered yet; will retry', { task: u.result.id, error: err })
     })
@@ -245,7 +252,8 @@ export class WorkerRuntime {
     const now = Date.now()
     for (const [k, u] of this.unacked) {
       if (now - u.since > this.init.resultRetentionMs) { this.unacked.delete(k); continue }
-      this.deliver(k)
+      // re-send only what went unacknowledged for a whole interval, not a result sent a moment ago
+      if (now - u.lastSent >= this.init.leaseIntervalMs) this.deliver(k)
     }
   }
 }

@@ -93,7 +93,7 @@ export async function run (file: string, args: readonly string[], options: { env
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string, killed?: boolean }
     const detail = e.killed === true ? `timed out after ${options.timeoutMs ?? COMMAND_TIMEOUT_MS} ms` : (e.stderr?.trim() ?? e.message)
-    throw new Error(`${file} ${args.join(' ')}: ${detail}`)
+    throw new Error(`${file} ${args.join(' ')}: ${detail}`, { cause: err })
   }
 }
 
@@ -310,7 +310,7 @@ export class Testbed {
         const e = err as NodeJS.ErrnoException & { code?: number | string, killed?: boolean }
         if (e.killed === true) { resolve({ stdout, stderr: `${stderr}\n(killed after ${options.timeoutMs ?? COMMAND_TIMEOUT_MS} ms)`, code: 124 }); return }
         if (typeof e.code === 'number') { resolve({ stdout, stderr, code: e.code }); return }
-        reject(err)
+        reject(e)
       })
       if (options.input != null) child.stdin?.end(options.input)
     })

@@ -16,7 +16,7 @@ async function run (api: RemoteNodeApi, line: string, signal?: AbortSignal): Pro
 }
 
 function assertOneLineError (text: string, pattern: RegExp): void {
-  assert.match(text, /^error: /)
+  assert.match(text, /^error: [^\n]+\n$/)
   assert.match(text, pattern)
   assert.doesNotMatch(text, /\n\s+at /, 'no stack trace')
 }
@@ -87,7 +87,7 @@ void describe('commands', () => {
       assert.ok(cmd.summary.length > 0)
       for (const option of cmd.optionNames) assert.ok((cmd.optionHelp[option] ?? '').length > 0, `${name} --${option}`)
     }
-    assert.deepEqual(COMMAND_WORDS, ['cancel', 'capabilities', 'exit', 'help', 'peers', 'quit', 'status', 'task', 'task-status', 'tasks'])
+    assert.deepEqual(COMMAND_WORDS, ['cancel', 'capabilities', 'exit', 'help', 'ledger', 'peers', 'quit', 'status', 'task', 'task-status', 'tasks'])
   })
 
   void it('help lists every command, and explains one', async () => {
@@ -103,7 +103,6 @@ void describe('commands', () => {
     const r = await run(api, 'stauts')
     assert.equal(r.ok, false)
     assertOneLineError(r.text, /unknown command "stauts" \(did you mean status\?\); type help for the list/)
-    assert.equal(r.text.trim().split('\n').length, 1)
   })
 
   void it('ignores blank lines and comments', async () => {
@@ -127,6 +126,12 @@ void describe('commands', () => {
     assert.equal(worker.indexOf('compute,echo'), header.indexOf('CAPABILITIES'))
     assert.equal(worker.indexOf('12.50'), header.indexOf('CREDITS'))
     assert.ok(worker.startsWith('12D3Ko…AA1234'))
+  })
+
+  void it('peers leaves out the /p2p/<id> tail of an address and counts the other addresses', async () => {
+    fake.peerList = [{ ...fake.peerList[1]!, addresses: [`/ip4/10.0.0.1/tcp/4001/p2p/${WORKER_ID}`, '/ip4/10.0.0.2/tcp/4001'] }]
+    const r = await run(api, 'peers')
+    assert.match(r.text, /12D3Ko…AA1234 +worker +\/ip4\/10\.0\.0\.1\/tcp\/4001 \(\+1\) +3\.2 ms/)
   })
 
   void it('status prints the node readably', async () => {
@@ -210,9 +215,9 @@ void describe('commands', () => {
     })
   }
 
-  void it('usage errors show the usage line', async () => {
+  void it('usage errors are one line that points at the help', async () => {
     const r = await run(api, 'task compute')
-    assert.match(r.text, /\nusage: task <type> <payload>/)
+    assert.equal(r.text, 'error: give a task type and a payload, e.g. task compute hello (use "" for an empty payload); "help task" shows the usage\n')
   })
 
   void it('tasks lists the tasks in a table', async () => {
@@ -253,6 +258,12 @@ void describe('commands', () => {
     const r = await run(api, 'capabilities')
     assert.match(r.text, /^PEER +ROLE +CAPABILITIES +TASK TYPES/)
     assert.match(r.text, /12D3Ko…AA1234 +worker +compute,echo +compute,echo,fail,sleep +zone=a +4\/4/)
+  })
+
+  void it('ledger prints credits per worker', async () => {
+    const r = await run(api, 'ledger')
+    assert.match(r.text, /^WORKER +CREDITS +COMPLETED +FAILED +MEAN LATENCY +REPUTATION$/m)
+    assert.match(r.text, /^12D3Ko…AA1234 +12\.50 +5 +1 +20 ms +0\.90$/m)
   })
 
   void it('quit and exit end the REPL', async () => {

@@ -28,6 +28,7 @@ void describe('one-shot commands', () => {
     assert.equal(JSON.parse((await oneShot(['--json', 'status'], fake)).out).role, 'bootstrap')
     assert.equal(JSON.parse((await oneShot(['capabilities', '--json'], fake)).out)[0].slots, 4)
     assert.deepEqual(JSON.parse((await oneShot(['tasks', '--json'], fake)).out), [])
+    assert.deepEqual(JSON.parse((await oneShot(['ledger', '--json'], fake)).out), fake.ledger())
   })
 
   void it('task waits and prints the final task; exit 0 only when it succeeded', async () => {
@@ -75,6 +76,11 @@ void describe('one-shot commands', () => {
       assert.equal(JSON.parse(json.out).error.code, 'usage')
     })
   }
+
+  void it('a usage error shows the usage line on stderr', async () => {
+    const r = await oneShot(['task', 'compute'])
+    assert.match(r.err, /^error: give a task type and a payload[^\n]*\nusage: p2p-node task <type> <payload> \[--require a,b\]/)
+  })
 
   void it('an unreachable node exits 1 with a message that says what to do', async () => {
     let out = ''

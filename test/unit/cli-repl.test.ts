@@ -143,7 +143,7 @@ void describe('completion', () => {
     taskIds: async () => ['task-0001', 'task-0002', 'other-9']
   }
   const cases: Array<[string, string[], string]> = [
-    ['', ['cancel', 'capabilities', 'exit', 'help', 'peers', 'quit', 'status', 'task', 'task-status', 'tasks'], ''],
+    ['', ['cancel', 'capabilities', 'exit', 'help', 'ledger', 'peers', 'quit', 'status', 'task', 'task-status', 'tasks'], ''],
     ['ta', ['task', 'task-status', 'tasks'], 'ta'],
     ['sta', ['status '], 'sta'],
     ['q', ['quit '], 'q'],

@@ -333,6 +333,14 @@ function deploymentConfig (d: IDeployment, objs: Manifest[]): { config: Config, 
   return { config, text, container }
 }
 
+/** every environment variable the node reads: the config overrides, and process.env.X in src/ */
+const NODE_ENV = new Set([
+  ...Object.keys(ENV_OVERRIDES),
+  ...walkFiles(join(REPO, 'src')).filter(f => f.endsWith('.ts')).flatMap(f => [...readFileSync(f, 'utf8').matchAll(/process\.env\.([A-Z0-9_]+)/g)].map(m => m[1]!))
+])
+/** how long SIGTERM waits for running tasks when P2P_DRAIN_MS is not set (src/main.ts) */
+const DEFAULT_DRAIN_MS = Number(/P2P_DRAIN_MS \?\? ([\d_]+)/.exec(readFileSync(join(REPO, 'src/main.ts'), 'utf8'))?.[1]?.replaceAll('_', '') ?? 25_000)
+
 // ---------------------------------------------------------------------------------------------
 
 describe('k8s manifests', () => {
@@ -454,7 +462,7 @@ describe('k8s manifests', () => {
           const spec = podSpec(d)
           assert.ok(matches(d.spec!.selector.matchLabels ?? {}, d.spec!.template.metadata?.labels), `${name}: selector does not match its own pods`)
           for (const v of spec.volumes ?? []) {
-            if (v.configMap != null) assert.ok(configMaps.has(v.configMap.name!), `${name}: volume ${v.name} needs ConfigMap ${v.configMap.name}`)
+            if (v.configMap != null) assert.ok(configMaps.has(v.configMap.name), `${name}: volume ${v.name} needs ConfigMap ${v.configMap.name}`)
             if (v.secret != null) assert.ok(secrets.has(v.secret.secretName!), `${name}: volume ${v.name} needs Secret ${v.secret.secretName}, which neither the build nor deploy.sh creates`)
           }
           for (const c of spec.containers) {
@@ -494,7 +502,7 @@ describe('k8s manifests', () => {
           assert.equal(config.api.host, '0.0.0.0', `${name}: the kubelet probes the pod IP, so the API must listen on 0.0.0.0`)
 
           for (const e of container.env ?? []) {
-            if (e.name.startsWith('P2P_') || e.name === 'LOG_LEVEL') assert.ok(e.name in ENV_OVERRIDES, `${name}: env ${e.name} is not an override the node reads (src/config/defaults.ts ENV_OVERRIDES)`)
+            if (e.name.startsWith('P2P_') || e.name === 'LOG_LEVEL') assert.ok(NODE_ENV.has(e.name), `${name}: env ${e.name} is not a variable the node reads (ENV_OVERRIDES in src/config/defaults.ts, or process.env in src/)`)
             const defined = (container.env ?? []).slice(0, (container.env ?? []).indexOf(e)).map(x => x.name)
             for (const [, ref] of (e.value ?? '').matchAll(/\$\(([A-Za-z0-9_]+)\)/g)) {
               assert.ok(defined.includes(ref!), `${name}: env ${e.name} uses $(${ref}) before it is defined, so Kubernetes leaves it unexpanded`)
@@ -518,9 +526,11 @@ describe('k8s manifests', () => {
           }
           // SIGTERM drains running tasks: the grace period must outlast the longest task timeout
           const longestTaskMs = Math.max(config.tasks.defaultTimeoutMs, ...Object.values(config.tasks.handlers).map(h => 'timeoutMs' in h ? h.timeoutMs ?? 0 : 0))
+          const drainMs = Number(containerEnv(container).P2P_DRAIN_MS ?? DEFAULT_DRAIN_MS)
+          const graceMs = (spec.terminationGracePeriodSeconds ?? 30) * 1000
+          assert.ok(graceMs >= drainMs + 5000, `${name}: terminationGracePeriodSeconds must outlast the drain (${drainMs} ms) and the stop`)
           if (config.tasks.slots > 0) {
-            assert.ok((spec.terminationGracePeriodSeconds ?? 30) * 1000 > longestTaskMs + 10_000,
-              `${name}: terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} does not outlast a ${longestTaskMs} ms task`)
+            assert.ok(drainMs >= longestTaskMs, `${name}: the drain on SIGTERM (P2P_DRAIN_MS ${drainMs}) is shorter than a ${longestTaskMs} ms task`)
           }
 
           // cluster-local names in the config must be Services of this build, with the port dialled
@@ -529,7 +539,7 @@ describe('k8s manifests', () => {
             const match = /^\/dns[46]?\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local\/tcp\/(\d+)/.exec(entry)
             if (match == null) continue
             const [, svcName, ns, port] = match
-            const svc = services.find(s => s.metadata?.name === svcName && s.metadata.namespace === ns)
+            const svc = services.find(s => s.metadata?.name === svcName && s.metadata?.namespace === ns)
             if (dir === 'k8s/overlays/remote-workers' && svcName !== 'p2p-workers') continue
             assert.ok(svc != null, `${name}: ${entry} names Service ${svcName}.${ns}, which is not in the build`)
             assert.ok(svc.spec?.ports?.some(p => p.port === Number(port)), `${name}: Service ${svcName} has no port ${port}`)
@@ -555,11 +565,12 @@ describe('k8s manifests', () => {
     })
 
     it('the HPA example scales the worker Deployment on a metric the node exports', async () => {
-      const [hpa] = parseDocs(readFileSync(join(K8S, 'examples/hpa-worker-queue.yaml'), 'utf8'), 'hpa') as unknown as IHorizontalPodAutoscaler[]
-      const target = hpa!.spec!.scaleTargetRef
+      const hpa = (parseDocs(readFileSync(join(K8S, 'examples/hpa-worker-queue.yaml'), 'utf8'), 'hpa') as unknown as IHorizontalPodAutoscaler[])[0]
+      assert.ok(hpa?.spec != null)
+      const target = hpa.spec.scaleTargetRef
       assert.ok(of<IDeployment>(rendered.get('k8s')!, 'Deployment').some(d => d.metadata?.name === target.name && target.kind === 'Deployment'))
       const { METRIC_NAMES } = await import('../../src/metrics/index.ts')
-      for (const m of hpa!.spec!.metrics ?? []) {
+      for (const m of hpa.spec.metrics ?? []) {
         const metricName = m.external?.metric.name ?? m.pods?.metric.name ?? m.object?.metric.name
         assert.ok(metricName != null && (METRIC_NAMES as string[]).includes(metricName), `the HPA uses ${metricName}`)
       }

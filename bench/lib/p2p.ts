@@ -1,0 +1,221 @@
+/**
+ * The p2p network under test: the submitting gateway runs in the bench process (as BullMQ's
+ * producer does in its driver) and W workers run as separate processes (`bin/p2p-node.js run
+ * --config FILE`) bootstrapping to it. Worker identities are written beforehand so the gateway can
+ * time each worker's connection and its first appearance in the capability table.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
+import { LOCAL_CONFIG_DIR } from '../../src/cli/devnet.ts'
+import { loadConfigFile, type ConfigOverrides } from '../../src/config/index.ts'
+import { createLogger } from '../../src/logger.ts'
+import { defaultIdentityFile, generateIdentity, peerIdOf, writeIdentity } from '../../src/network/identity.ts'
+import { TERMINAL_STATUSES } from '../../src/node-api.ts'
+import { P2PNode } from '../../src/node.ts'
+import { Child } from './procs.ts'
+import type { Outcome, Submitted, TaskSystem } from './system.ts'
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const BIN = join(ROOT, 'bin', 'p2p-node.js')
+export const PROBE = join(ROOT, 'bench', 'lib', 'probe.ts')
+
+export interface P2PNetInit {
+  /** scratch directory for configs and data dirs */
+  dir: string
+  workers: number
+  /** slots per worker (BullMQ's worker concurrency in the baseline) */
+  slots: number
+  /** preload the event-loop probe into workers */
+  probe?: boolean
+  /** --cpu-prof into this directory for the first worker */
+  cpuProfDir?: string
+  /** overrides for the gateway config */
+  gatewayOverrides?: ConfigOverrides
+}
+
+export interface WorkerProc {
+  index: number
+  peerId: string
+  label: string
+  child: Child
+}
+
+export class P2PNet implements TaskSystem {
+  readonly name = 'p2p' as const
+  readonly gateway: P2PNode
+  readonly workers: WorkerProc[] = []
+  gatewayAddr = ''
+  /** performance.now() when the gateway first had a connection to / a table entry for each peer */
+  readonly connectedAt = new Map<string, number>()
+  readonly schedulableAt = new Map<string, number>()
+  private readonly tableWatchers = new Set<() => void>()
+  private duplicatesAtStart = 0
+  private nextIndex = 0
+
+  private constructor (private readonly init: P2PNetInit) {
+    const config = loadConfigFile(join(LOCAL_CONFIG_DIR, 'bootstrap.yaml'), {
+      env: {},
+      overrides: {
+        'node.data_dir': join(init.dir, 'gateway'),
+        'node.listen_port': 0,
+        'node.heartbeat_interval': 1,
+        'tasks.slots': 0,
+        'api.enabled': false,
+        'log.level': 'warn',
+        'log.format': 'json',
+        ...init.gatewayOverrides
+      }
+    })
+    this.gateway = new P2PNode(config, { api: false, logger: createLogger({ level: 'warn', format: 'json', bindings: { node: 'gateway' } }) })
+    // time each worker's first appearance in the gateway's capability table (it is schedulable then)
+    const table = this.gateway.table
+    const advertise = table.advertise.bind(table)
+    table.advertise = (a, now) => {
+      const state = advertise(a, now)
+      if (state === 'new' && a.slots > 0 && !this.schedulableAt.has(a.peerId)) {
+        this.schedulableAt.set(a.peerId, performance.now())
+        for (const w of this.tableWatchers) w()
+      }
+      return state
+    }
+  }
+
+  /** Starts the gateway and `init.workers` worker processes and waits until every worker is schedulable. */
+  static async start (init: P2PNetInit, timeoutMs = 60_000): Promise<P2PNet> {
+    const net = new P2PNet(init)
+    try {
+      await net.startGateway()
+      const ws = await Promise.all(Array.from({ length: init.workers }, async () => net.spawnWorker()))
+      await net.waitSchedulable(ws.map(w => w.peerId), timeoutMs)
+      net.duplicatesAtStart = net.gateway.submitter?.duplicates ?? 0
+      return net
+    } catch (err) {
+      await net.stop()
+      throw err
+    }
+  }
+
+  /** A network with only the gateway running (startup scenario: workers are spawned one by one). */
+  static async startGatewayOnly (init: P2PNetInit): Promise<P2PNet> {
+    const net = new P2PNet(init)
+    try {
+      await net.startGateway()
+      return net
+    } catch (err) {
+      await net.stop()
+      throw err
+    }
+  }
+
+  private async startGateway (): Promise<void> {
+    const gw = this.gateway
+    await gw.start()
+    const libp2p = gw.libp2p
+    if (libp2p == null) throw new Error('gateway has no libp2p')
+    libp2p.addEventListener('peer:connect', (evt) => {
+      const id = evt.detail.toString()
+      if (!this.connectedAt.has(id)) this.connectedAt.set(id, performance.now())
+    })
+    const addr = libp2p.getMultiaddrs().find(a => a.toString().includes('/tcp/') && !a.toString().includes('p2p-circuit'))
+    if (addr == null) throw new Error('gateway has no TCP address')
+    this.gatewayAddr = addr.toString()
+  }
+
+  /** Writes a worker's config and identity, spawns it and returns at once (it is not yet connected). */
+  async spawnWorker (options: { probe?: boolean, cpuProf?: boolean } = {}): Promise<WorkerProc> {
+    const index = this.nextIndex++
+    const label = `w${index}`
+    const dataDir = join(this.init.dir, label)
+    await mkdir(dataDir, { recursive: true })
+    const key = await generateIdentity()
+    await writeIdentity(defaultIdentityFile(dataDir), key)
+    const configFile = join(dataDir, 'worker.yaml')
+    await writeFile(configFile, stringify(workerConfig(dataDir, this.gatewayAddr, this.init.slots, label)))
+    const execArgv: string[] = []
+    if (options.probe ?? this.init.probe ?? false) execArgv.push('--import', PROBE)
+    if ((options.cpuProf ?? index === 0) && this.init.cpuProfDir != null) execArgv.push('--cpu-prof', `--cpu-prof-dir=${this.init.cpuProfDir}`, `--cpu-prof-name=worker-${label}-${process.pid}.cpuprofile`)
+    const child = new Child({
+      name: `worker ${label}`,
+      args: [BIN, 'run', '--config', configFile],
+      execArgv,
+      ipc: true,
+      env: { ...process.env, P2P_DRAIN_MS: '2000', LOG_LEVEL: 'info' }
+    })
+    const w: WorkerProc = { index, peerId: peerIdOf(key), label, child }
+    this.workers.push(w)
+    return w
+  }
+
+  /** Resolves when every peer is in the gateway's capability table with slots. */
+  async waitSchedulable (peerIds: readonly string[], timeoutMs: number): Promise<void> {
+    const ready = (): boolean => peerIds.every(p => this.schedulableAt.has(p))
+    if (ready()) return
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (ready()) { done(); resolve() }
+      }
+      const timer = setTimeout(() => {
+        done()
+        const missing = this.workers.filter(w => peerIds.includes(w.peerId) && !this.schedulableAt.has(w.peerId))
+        reject(new Error(`workers not schedulable within ${timeoutMs} ms: ${missing.map(w => `${w.label} (${w.child.running ? 'running' : `exited ${w.child.exitCode}`})\n${w.child.lastLines(5)}`).join('\n')}`))
+      }, timeoutMs)
+      const done = (): void => { clearTimeout(timer); this.tableWatchers.delete(check) }
+      this.tableWatchers.add(check)
+    })
+  }
+
+  async submit (task = { type: 'echo', payload: '' } as { type: string, payload: string, selector?: string }): Promise<Submitted> {
+    const api = this.gateway.api
+    const view = await api.submit({ type: task.type, payload: task.payload, ...(task.selector != null ? { selector: task.selector } : {}) })
+    const done: Promise<Outcome> = api.wait(view.id).then(v => ({ ok: v.status === 'succeeded', status: v.status, at: performance.now() }))
+    return { done }
+  }
+
+  completedTwice (): number {
+    return (this.gateway.submitter?.duplicates ?? 0) - this.duplicatesAtStart
+  }
+
+  /** Tasks the gateway has not ended (for diagnostics when some are lost). */
+  unfinished (): number {
+    return (this.gateway.submitter?.list({ limit: 1_000_000 }) ?? []).filter(t => !TERMINAL_STATUSES.has(t.status)).length
+  }
+
+  children (): Child[] { return this.workers.map(w => w.child) }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.workers.map(async w => w.child.stop('SIGTERM', 5000)))
+    await this.gateway.stop().catch(() => {})
+  }
+}
+
+/** The worker config: config/local/worker.yaml's settings with the bench's slots, data dir and bootstrap. */
+export function workerConfig (dataDir: string, bootstrap: string, slots: number, label: string): Record<string, unknown> {
+  return {
+    node: {
+      role: 'worker',
+      listen_host: '127.0.0.1',
+      listen_port: 0,
+      capabilities: ['compute'],
+      labels: { bench: label },
+      heartbeat_interval: 1,
+      data_dir: dataDir
+    },
+    network: {
+      bootstrap_peers: [bootstrap],
+      enable_mdns: false,
+      connection_timeout: 10,
+      rebootstrap_backoff: 1
+    },
+    tasks: {
+      slots,
+      default_timeout: '30s',
+      max_attempts: 3,
+      handlers: { echo: { builtin: 'echo' }, sleep: { builtin: 'sleep' }, compute: { builtin: 'sha256' } }
+    },
+    api: { enabled: false },
+    log: { level: 'info', format: 'json' }
+  }
+}
