@@ -43,6 +43,14 @@ Environment: P2P_BOOTSTRAP_PEERS, P2P_LISTEN_PORT, P2P_ANNOUNCE, P2P_API_PORT, L
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command === 'help' && rest.length > 0) {
+    // `p2p-node help task`: the REPL's help for one command needs no running node
+    const { executeCommand } = await import('./cli/commands.ts')
+    const { toRemoteApi } = await import('./cli/remote-api.ts')
+    const offline = new Proxy({}, { get: () => { throw new Error('no node') } }) as Parameters<typeof toRemoteApi>[0]
+    const { ok } = await executeCommand(toRemoteApi(offline), `help ${rest.join(' ')}`, process.stdout)
+    return ok ? 0 : 2
+  }
   if (command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return 0 }
   if (command === '--version' || command === '-v') { process.stdout.write(`${VERSION}\n`); return 0 }
   if (command === 'keygen') {
