@@ -35,7 +35,8 @@ COPY config ./config
 COPY config/worker.yaml ./config.yaml
 # `p2p-node` on PATH for `kubectl exec ... p2p-node --config /app/config.yaml`; bin/p2p-node.js
 # runs dist/main.js because there is no src/ in the image.
-RUN ln -s /app/bin/p2p-node.js /usr/local/bin/p2p-node \
+RUN chmod 0755 /app/bin/p2p-node.js \
+  && ln -s /app/bin/p2p-node.js /usr/local/bin/p2p-node \
   && mkdir -p /data /keys \
   && chown 1000:1000 /data
 # The node image's unprivileged user `node`, by number so Kubernetes can check runAsNonRoot.

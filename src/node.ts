@@ -18,6 +18,7 @@ import { defaultIdentityFile, loadIdentity, peerIdOf } from './network/identity.
 import { announceAddress, createP2PLibp2p, type P2PLibp2p } from './network/libp2p.ts'
 import { isHealthy } from './network/peer-health.ts'
 import { readSwarmKey } from './network/pnet.ts'
+import { RelayWatchdog } from './network/relay-watchdog.ts'
 import type { CapabilityView, NetworkStats, NodeApi, NodeStatus, PeerView, Readiness, Role } from './node-api.ts'
 import { WIRE_VERSION, type StreamFrame } from './protocol/codec.ts'
 import { taskProtocol, capabilitiesTopic } from './protocol/names.ts'
@@ -62,6 +63,8 @@ export class P2PNode {
   executor?: Executor
   discovery?: Discovery
   health?: HealthMonitor
+  /** workers with enable_relay: re-reserves on a relay when the reservation is gone (issue 6) */
+  relayWatchdog?: RelayWatchdog
   streams?: TaskStreams
   gossip?: Gossip
   journal?: Journal
@@ -259,6 +262,13 @@ export class P2PNode {
     this.worker?.start()
     this.health.start()
     await this.discovery.start()
+    if (node.role === 'worker' && network.enableRelay) {
+      this.relayWatchdog = new RelayWatchdog({ libp2p, logger }, {
+        dialTimeoutMs: network.connectionTimeoutMs,
+        knownRelays: () => this.table.all().filter(e => e.role === 'relay').map(e => ({ peerId: e.peerId, addrs: e.addrs }))
+      })
+      this.relayWatchdog.start()
+    }
 
     // a newcomer subscribing to the capabilities topic learns about us at once
     libp2p.services.pubsub.addEventListener('subscription-change', (evt) => {
@@ -303,6 +313,7 @@ export class P2PNode {
     await this.apiServer?.close().catch(() => {})
     this.worker?.stop()
     this.submitter?.stop()
+    this.relayWatchdog?.stop()
     this.health?.stop()
     await this.discovery?.stop().catch(() => {})
     this.gossip?.stop()

@@ -25,12 +25,15 @@ export interface LoadResult {
   latency: Percentiles
   /** open loop: tasks submitted per second actually achieved */
   offeredRate?: number
+  /** the first submit error, if any */
+  firstError?: string
 }
 
 interface Rec { start: number, end: number, ok: boolean, ended: boolean, rejected: boolean }
 
 class Tracker {
   readonly recs: Rec[] = []
+  firstError?: string
   private readonly pending = new Set<Promise<void>>()
 
   /** Submits one task; the returned promise resolves when it ended (never rejects). */
@@ -41,7 +44,10 @@ class Tracker {
       rec.end = o.at
       rec.ok = o.ok
       rec.ended = true
-    }, () => { rec.rejected = true })
+    }, (err: unknown) => {
+      rec.rejected = true
+      this.firstError ??= err instanceof Error ? err.message : String(err)
+    })
     this.pending.add(p)
     void p.finally(() => { this.pending.delete(p) })
     return p
@@ -70,6 +76,7 @@ class Tracker {
       elapsedMs,
       throughput: ok.length / (elapsedMs / 1000),
       latency: percentiles(ok.map(r => r.end - r.start)),
+      ...(this.firstError != null ? { firstError: this.firstError } : {}),
       ...extra
     }
   }

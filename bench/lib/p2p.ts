@@ -21,6 +21,7 @@ import type { Outcome, Submitted, TaskSystem } from './system.ts'
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const BIN = join(ROOT, 'bin', 'p2p-node.js')
 export const PROBE = join(ROOT, 'bench', 'lib', 'probe.ts')
+export const NODE_PROC = join(ROOT, 'bench', 'node-proc.ts')
 
 export interface P2PNetInit {
   /** scratch directory for configs and data dirs */
@@ -34,13 +35,28 @@ export interface P2PNetInit {
   cpuProfDir?: string
   /** overrides for the gateway config */
   gatewayOverrides?: ConfigOverrides
+  /** dotted-path overrides for every worker config, e.g. { 'tasks.max_attempts': 5 } */
+  workerOverrides?: Record<string, unknown>
+  /** keep the workers' circuit-relay transport on (off: the bench network has no relay) */
+  relayTransport?: boolean
 }
 
 export interface WorkerProc {
   index: number
   peerId: string
   label: string
+  role: 'worker' | 'bootstrap'
   child: Child
+}
+
+export interface SpawnOptions {
+  /** preload the event-loop probe (default: the net's setting) */
+  probe?: boolean
+  /** --cpu-prof (default: the first worker when cpuProfDir is set) */
+  cpuProf?: boolean
+  /** 'bin': bin/p2p-node.js run (default); 'node-proc': bench/node-proc.ts, which reports table changes over IPC */
+  script?: 'bin' | 'node-proc'
+  role?: 'worker' | 'bootstrap'
 }
 
 export class P2PNet implements TaskSystem {
@@ -124,27 +140,33 @@ export class P2PNet implements TaskSystem {
     this.gatewayAddr = addr.toString()
   }
 
-  /** Writes a worker's config and identity, spawns it and returns at once (it is not yet connected). */
-  async spawnWorker (options: { probe?: boolean, cpuProf?: boolean } = {}): Promise<WorkerProc> {
+  /** Writes a node's config and identity, spawns it and returns at once (it is not yet connected). */
+  async spawnWorker (options: SpawnOptions = {}): Promise<WorkerProc> {
     const index = this.nextIndex++
-    const label = `w${index}`
+    const role = options.role ?? 'worker'
+    const label = `${role === 'worker' ? 'w' : 'b'}${index}`
     const dataDir = join(this.init.dir, label)
     await mkdir(dataDir, { recursive: true })
     const key = await generateIdentity()
     await writeIdentity(defaultIdentityFile(dataDir), key)
-    const configFile = join(dataDir, 'worker.yaml')
-    await writeFile(configFile, stringify(workerConfig(dataDir, this.gatewayAddr, this.init.slots, label)))
+    const configFile = join(dataDir, 'node.yaml')
+    await writeFile(configFile, stringify(nodeConfig(role, dataDir, this.gatewayAddr, this.init.slots, label, {
+      ...(this.init.relayTransport === true ? { 'network.enable_relay': true } : {}),
+      ...this.init.workerOverrides
+    })))
     const execArgv: string[] = []
+    if (options.script === 'node-proc') execArgv.push('--import', 'tsx')
     if (options.probe ?? this.init.probe ?? false) execArgv.push('--import', PROBE)
     if ((options.cpuProf ?? index === 0) && this.init.cpuProfDir != null) execArgv.push('--cpu-prof', `--cpu-prof-dir=${this.init.cpuProfDir}`, `--cpu-prof-name=worker-${label}-${process.pid}.cpuprofile`)
     const child = new Child({
-      name: `worker ${label}`,
-      args: [BIN, 'run', '--config', configFile],
+      name: `${role} ${label}`,
+      args: options.script === 'node-proc' ? [NODE_PROC, '--config', configFile] : [BIN, 'run', '--config', configFile],
       execArgv,
       ipc: true,
+      cwd: ROOT,
       env: { ...process.env, P2P_DRAIN_MS: '2000', LOG_LEVEL: 'info' }
     })
-    const w: WorkerProc = { index, peerId: peerIdOf(key), label, child }
+    const w: WorkerProc = { index, peerId: peerIdOf(key), label, role, child }
     this.workers.push(w)
     return w
   }
@@ -167,7 +189,7 @@ export class P2PNet implements TaskSystem {
     })
   }
 
-  async submit (task = { type: 'echo', payload: '' } as { type: string, payload: string, selector?: string }): Promise<Submitted> {
+  async submit (task: { type: string, payload: string, selector?: string } = { type: 'echo', payload: '' }): Promise<Submitted> {
     const api = this.gateway.api
     const view = await api.submit({ type: task.type, payload: task.payload, ...(task.selector != null ? { selector: task.selector } : {}) })
     const done: Promise<Outcome> = api.wait(view.id).then(v => ({ ok: v.status === 'succeeded', status: v.status, at: performance.now() }))
@@ -191,31 +213,40 @@ export class P2PNet implements TaskSystem {
   }
 }
 
-/** The worker config: config/local/worker.yaml's settings with the bench's slots, data dir and bootstrap. */
-export function workerConfig (dataDir: string, bootstrap: string, slots: number, label: string): Record<string, unknown> {
-  return {
+/**
+ * A node's config: config/local/<role>.yaml's settings (heartbeat every second, mDNS off) with the
+ * bench's slots, data dir, bootstrap, a `bench=<label>` label and no HTTP API.
+ */
+export function nodeConfig (role: 'worker' | 'bootstrap', dataDir: string, bootstrap: string, slots: number, label: string, overrides: Record<string, unknown> = {}): Record<string, Record<string, unknown>> {
+  const config: Record<string, Record<string, unknown>> = {
     node: {
-      role: 'worker',
+      role,
       listen_host: '127.0.0.1',
       listen_port: 0,
-      capabilities: ['compute'],
-      labels: { bench: label },
+      ...(role === 'worker' ? { capabilities: ['compute'], labels: { bench: label } } : {}),
       heartbeat_interval: 1,
       data_dir: dataDir
     },
     network: {
       bootstrap_peers: [bootstrap],
+      // the bench network has no relay: with the relay transport on and no relay to reserve a slot
+      // on, a worker random-walks the DHT without pause (docs/benchmarks.md); --relay-transport
+      // turns it back on
+      enable_relay: false,
       enable_mdns: false,
       connection_timeout: 10,
       rebootstrap_backoff: 1
     },
-    tasks: {
-      slots,
-      default_timeout: '30s',
-      max_attempts: 3,
-      handlers: { echo: { builtin: 'echo' }, sleep: { builtin: 'sleep' }, compute: { builtin: 'sha256' } }
-    },
+    tasks: role === 'worker'
+      ? { slots, default_timeout: '30s', max_attempts: 3, handlers: { echo: { builtin: 'echo' }, sleep: { builtin: 'sleep' }, compute: { builtin: 'sha256' } } }
+      : { slots: 0 },
     api: { enabled: false },
     log: { level: 'info', format: 'json' }
   }
+  for (const [path, value] of Object.entries(role === 'worker' ? overrides : {})) {
+    const [section, key] = path.split('.')
+    if (section == null || key == null) throw new Error(`worker override ${path}: expected section.key`)
+    config[section] = { ...config[section], [key]: value }
+  }
+  return config
 }

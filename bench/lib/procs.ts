@@ -50,6 +50,7 @@ export class Child {
   private readonly tail: string[] = []
   private readonly lineWatchers = new Set<(line: string, at: number) => void>()
   private probeWaiters: Array<(s: ProbeStats) => void> = []
+  private readonly replyWaiters = new Map<string, Array<() => void>>()
 
   constructor (init: SpawnInit) {
     installHandlers()
@@ -81,6 +82,7 @@ export class Child {
     this.proc.on('message', (m: unknown) => {
       const msg = m as { probe?: string } & ProbeStats
       if (msg?.probe === 'stats') for (const w of this.probeWaiters.splice(0)) w(msg)
+      else if (msg?.probe != null) for (const w of this.replyWaiters.get(msg.probe)?.splice(0) ?? []) w()
     })
   }
 
@@ -120,6 +122,23 @@ export class Child {
     })
     this.proc.send({ probe: 'read', reset })
     return stats
+  }
+
+  /** Starts the probe's CPU profiler (resolves once it runs). */
+  async profileStart (): Promise<void> { await this.request({ probe: 'profile-start' }, 'profile-started') }
+
+  /** Stops the probe's CPU profiler and writes the .cpuprofile to `file`. */
+  async profileStop (file: string): Promise<void> { await this.request({ probe: 'profile-stop', file }, 'profile-stopped') }
+
+  private async request (msg: Record<string, unknown>, reply: string): Promise<void> {
+    if (!this.running || this.proc.channel == null) return
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, 10_000)
+      const list = this.replyWaiters.get(reply) ?? []
+      list.push(() => { clearTimeout(timer); resolve() })
+      this.replyWaiters.set(reply, list)
+      this.proc.send(msg)
+    })
   }
 
   probeReset (): void {

@@ -15,10 +15,12 @@ import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import type { Config } from '../config/types.ts'
 import { dhtProtocol, identifyPrefix } from '../protocol/names.ts'
+import { GOSSIP_SCORE_THRESHOLDS, GOSSIP_SEEN_TTL_MS, gossipScoreParams } from './gossip-scoring.ts'
 
 export interface P2PServices extends Record<string, unknown> {
   identify: Identify
@@ -67,6 +69,20 @@ export function announceAddress (entry: string, listenPort: number): string {
   return `/dns4/${host}/tcp/${port}`
 }
 
+/** The task types a worker subscribes to (its task topics): configured capabilities plus handler types. */
+function scoredCapabilities (config: Config): string[] {
+  return [...new Set([...config.node.capabilities, ...Object.keys(config.tasks.handlers)])]
+}
+
+/** Keeps the announced addresses (with or without our /p2p suffix) and relay circuit addresses. */
+export function announcedOrCircuit (announce: readonly string[]): (addrs: Multiaddr[]) => Multiaddr[] {
+  const wanted = new Set(announce.map(a => multiaddr(a).toString()))
+  return (addrs) => addrs.filter(a => {
+    const s = a.toString()
+    return s.includes('/p2p-circuit') || wanted.has(s) || wanted.has(s.replace(/\/p2p\/[^/]+$/, ''))
+  })
+}
+
 export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2p> {
   const { config, privateKey } = init
   const { node, network, relay } = config
@@ -78,7 +94,10 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
 
   const services: Record<string, unknown> = {
     identify: identify({ protocolPrefix: identifyPrefix(pv), runOnLimitedConnection: true }),
-    ping: ping({ runOnLimitedConnection: true }),
+    // two pingers share this protocol: libp2p's connection monitor (which aborts the connection
+    // when its ping fails) and our HealthMonitor. With the default of one outbound (two inbound)
+    // ping stream per connection, overlapping pings fail and the monitor drops healthy connections.
+    ping: ping({ runOnLimitedConnection: true, maxOutboundStreams: 4, maxInboundStreams: 8 }),
     pubsub: gossipsub({
       // StrictSign: every message carries its author's key and signature; validators check the
       // payload's claimed sender against it.
@@ -90,7 +109,13 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       runOnLimitedConnection: true,
       // gossip carries who can do what and how busy; the work itself moves on direct streams
       maxInboundDataLength: 1024 * 1024,
-      doPX: isInfra
+      doPX: isInfra,
+      // issue 6: score tuned for our topics (P4 graylists senders of invalid messages; see
+      // gossip-scoring.ts), and a duplicate cache as long as the freshness window so a still-fresh
+      // message replayed is a duplicate, never a second delivery
+      scoreParams: gossipScoreParams(pv, node.role === 'worker' ? scoredCapabilities(config) : []),
+      scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
+      seenTTL: GOSSIP_SEEN_TTL_MS
     })
   }
   if (network.enableDht) {
@@ -126,7 +151,11 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
     nodeInfo: { name: 'p2p-network', version: '0.1.0', userAgent: `p2p-network/0.1.0 (${pv}; ${node.role})` },
     addresses: {
       listen: listenAddresses(config),
-      ...(announce.length > 0 ? { announce } : {})
+      // issue 6: libp2p's `announce` replaces every other address, the /p2p-circuit addresses of
+      // relay reservations included, so a NATed worker that announces its pod IP had a reservation
+      // nobody could learn (status.relayReservations stayed empty). Append the announced addresses
+      // instead and filter the rest down to them plus relay circuits.
+      ...(announce.length > 0 ? { appendAnnounce: announce, announceFilter: announcedOrCircuit(announce) } : {})
     },
     transports: [
       tcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 }),

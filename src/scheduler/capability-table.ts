@@ -38,13 +38,25 @@ export interface HeartbeatInput {
   load: number
 }
 
+/** How many expiry periods an expired entry is kept, dormant, for its peer's next heartbeat. */
+const DORMANT_PERIODS = 10
+
 export class CapabilityTable {
   private readonly entries = new Map<string, TableEntry>()
+  /**
+   * Expired entries. Heartbeats carry no capabilities, so without these a worker whose heartbeats
+   * were late for a moment (a busy machine, a slow link) would be unknown until its next periodic
+   * advertisement; its next heartbeat brings it back at once instead.
+   */
+  private readonly dormant = new Map<string, TableEntry>()
 
   constructor (private readonly expireAfterMs: number) {}
 
   /** Returns 'new' | 'changed' | 'same' | 'stale' (an older advertisement than the one we have). */
   advertise (a: AdvertisementInput, now = Date.now()): 'new' | 'changed' | 'same' | 'stale' {
+    const sleeping = this.dormant.get(a.peerId)
+    if (sleeping != null && a.seq < sleeping.advertisedSeq) return 'stale'
+    this.dormant.delete(a.peerId)
     const old = this.entries.get(a.peerId)
     if (old != null && a.seq < old.advertisedSeq) return 'stale'
     const entry: TableEntry = {
@@ -74,8 +86,14 @@ export class CapabilityTable {
 
   /** Returns true when the heartbeat shows a free slot (a reason to try placing queued tasks). */
   heartbeat (h: HeartbeatInput, now = Date.now()): boolean {
-    const e = this.entries.get(h.peerId)
-    if (e == null || h.seq <= e.heartbeatSeq) return false
+    let e = this.entries.get(h.peerId)
+    if (e == null) {
+      e = this.dormant.get(h.peerId)
+      if (e == null || h.seq <= e.heartbeatSeq) return false
+      this.dormant.delete(h.peerId)
+      this.entries.set(h.peerId, e)
+    }
+    if (h.seq <= e.heartbeatSeq) return false
     e.heartbeatSeq = h.seq
     e.running = h.running
     e.freeSlots = h.freeSlots
@@ -105,6 +123,7 @@ export class CapabilityTable {
   }
 
   remove (peerId: string): boolean {
+    this.dormant.delete(peerId)
     return this.entries.delete(peerId)
   }
 
@@ -114,14 +133,21 @@ export class CapabilityTable {
 
   workers (): TableEntry[] { return this.all().filter(e => e.slots > 0) }
 
-  /** Drops entries silent for longer than the expiry; returns the dropped peer IDs. */
+  /**
+   * Drops entries silent for longer than the expiry (they stay dormant, for a heartbeat to bring
+   * back, for some more periods); returns the dropped peer IDs.
+   */
   expire (now = Date.now()): string[] {
     const gone: string[] = []
     for (const [id, e] of this.entries) {
       if (now - e.lastSeen > this.expireAfterMs) {
         this.entries.delete(id)
+        this.dormant.set(id, e)
         gone.push(id)
       }
+    }
+    for (const [id, e] of this.dormant) {
+      if (now - e.lastSeen > this.expireAfterMs * DORMANT_PERIODS) this.dormant.delete(id)
     }
     return gone
   }

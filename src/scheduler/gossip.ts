@@ -114,7 +114,9 @@ export class Gossip {
       }
       case 'results': {
         const msg = decodeTaskResponse(message.data, this.pv)
-        claim(msg.worker)
+        // the task's submitter publishes the summary about the worker that ran it: the worker
+        // field names another peer by design, so it must be a peer ID, not the signer
+        try { peerIdFromBytes(msg.worker) } catch { throw new ProtocolError('invalid', 'bad worker peer id bytes') }
         fresh(msg.timestamp)
         return { kind: 'results', msg }
       }

@@ -12,7 +12,7 @@ import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitReque
 import { Receipt, WIRE_VERSION, type TaskRequest, type Result } from '../protocol/codec.ts'
 import type { CapabilityTable, TableEntry } from './capability-table.ts'
 import type { Journal, LedgerRow } from './journal.ts'
-import { explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
+import { canRun, estimatedFree, explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
 import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
 import { parseSelector } from './selector.ts'
 import type { StreamFrame } from '../protocol/codec.ts'
@@ -93,12 +93,16 @@ interface Task {
 }
 
 const TICK_MS = 100
+/** reused: constructing a fatal UTF-8 decoder per view costs more than the decode */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
 /**
  * Broadcasts of queued tasks per second, all tasks together. Each queued task is re-broadcast at
  * most every 2 s while no known worker is free; without a budget a long queue floods the capability
  * topics (300 queued tasks: 150 messages a second) and starves heartbeats.
  */
 const BROADCASTS_PER_SECOND = 10
+/** how long a task waits for busy known workers before it is broadcast to workers we may not know */
+const BROADCAST_AFTER_MS = 5000
 
 export class Submitter {
   private readonly tasks = new Map<string, Task>()
@@ -111,6 +115,8 @@ export class Submitter {
   private timer?: NodeJS.Timeout
   private placing = false
   private placeAgain = false
+  private placeScheduled = false
+  private readonly needsCache = new WeakMap<Task, TaskNeeds>()
   private broadcastWindow = { start: 0, sent: 0 }
   /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
   private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
@@ -316,7 +322,13 @@ export class Submitter {
   /** A worker showed free capacity (heartbeat, advertisement): try placing queued tasks. */
   kick (): void {
     if (this.placing) { this.placeAgain = true; return }
-    queueMicrotask(() => { this.place() })
+    // many kicks in one tick (a burst of submissions or results) make one placement pass
+    if (this.placeScheduled) return
+    this.placeScheduled = true
+    queueMicrotask(() => {
+      this.placeScheduled = false
+      this.place()
+    })
   }
 
   private onAccept (from: string, id: string, attempt: number): void {
@@ -348,7 +360,11 @@ export class Submitter {
 
   private onClaim (from: string, id: string, attempt: number): void {
     const t = this.tasks.get(id)
-    if (t == null || t.status !== 'queued' || t.offer != null || t.active != null || attempt !== t.attempt + 1) {
+    // a claim from a peer we know cannot run the task, or that let an offer of it go unanswered
+    // (a peer may claim without running anything), is rejected: it would only delay the task
+    const known = this.components.table.get(from)
+    if (t == null || t.status !== 'queued' || t.offer != null || t.active != null || attempt !== t.attempt + 1 ||
+      t.refusedBy.includes(from) || (known != null && !canRun(known, this.needs(t)))) {
       this.components.send(from, { kind: 'reject', reject: { id, attempt } }).catch(() => {})
       return
     }
@@ -362,8 +378,9 @@ export class Submitter {
       const t = this.tasks.get(id)
       if (t?.active?.worker === from && t.active.attempt === attempts[i]) {
         t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs)
-      } else if (t == null || TERMINAL_STATUSES.has(t.status) || t.active?.attempt !== attempts[i]) {
-        // the worker runs an attempt that is no longer ours to run
+      } else if (t != null) {
+        // the worker runs an attempt that is no longer ours to run (ids we do not know are not
+        // answered: a renew full of made-up ids must not make us send thousands of cancels)
         this.components.send(from, { kind: 'cancel', cancel: { id, attempt: attempts[i] ?? 0 } }).catch(() => {})
       }
     })
@@ -445,28 +462,37 @@ export class Submitter {
         this.placeAgain = false
         const now = Date.now()
         const workers = this.components.table.workers().map(w => ({ ...w, running: this.runningNow(w) }))
+        const inflight = (p: string): number => this.inflight.get(p) ?? 0
+        const rttMs = (p: string): number | undefined => this.components.rttMs(p)
+        const reputationOf = (p: string): number => this.reputationOf(p)
+        // one pass runs for every kick over the whole queue: rank only while some worker has room
+        const anyFree = (): boolean => workers.some(w => w.fullSince == null && estimatedFree(w, inflight(w.peerId)) > 0)
+        let free = anyFree()
         for (const id of this.queue) {
           const t = this.tasks.get(id)
           if (t == null || t.status !== 'queued') { this.queue.delete(id); continue }
           if (t.offer != null || t.active != null || now < t.notBefore) continue
           const needs = this.needs(t)
-          const ranked = rankCandidates(workers, needs, {
-            inflight: p => this.inflight.get(p) ?? 0,
-            rttMs: p => this.components.rttMs(p),
-            reputation: p => this.reputationOf(p),
-            failedOn: new Set(t.failedOn),
-            full: p => (this.components.table.get(p)?.fullSince != null) || t.refusedBy.includes(p)
-          })
-          const best = ranked[0]
-          if (best != null) {
-            this.offerTo(t, best.peerId)
-            continue
+          if (free) {
+            const ranked = rankCandidates(workers, needs, {
+              inflight,
+              rttMs,
+              reputation: reputationOf,
+              failedOn: new Set(t.failedOn),
+              full: p => (this.components.table.get(p)?.fullSince != null) || t.refusedBy.includes(p)
+            })
+            const best = ranked[0]
+            if (best != null) {
+              this.offerTo(t, best.peerId)
+              free = anyFree()
+              continue
+            }
           }
-          const capable = workers.some(w => !(w.draining ?? false) && rankCandidates([{ ...w, running: 0 }], needs, {
-            inflight: () => 0, rttMs: () => undefined, reputation: () => 0.5, failedOn: new Set(), full: () => false
-          }).length > 0)
-          // no known worker is free: tell idle capable workers we may not know, at most every 2 s
-          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > 1000) && this.mayBroadcast(now)) {
+          const capable = workers.some(w => canRun(w, needs))
+          // no known worker is free: tell idle capable workers we may not know, at most every 2 s.
+          // While known capable workers are merely busy, wait a while first: they free slots soon,
+          // and claims from them would only contend with our offers for the same slots
+          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > BROADCAST_AFTER_MS) && this.mayBroadcast(now)) {
             t.lastBroadcast = now
             this.broadcast(t)
           }
@@ -542,7 +568,12 @@ export class Submitter {
   }
 
   private needs (t: Task): TaskNeeds {
-    return { type: t.type, requires: t.requires, selector: parseSelector(t.selector) }
+    let n = this.needsCache.get(t)
+    if (n == null) {
+      n = { type: t.type, requires: t.requires, selector: parseSelector(t.selector) }
+      this.needsCache.set(t, n)
+    }
+    return n
   }
 
   // ---- timers: offers, leases, timeouts -------------------------------------------------
@@ -724,7 +755,7 @@ export class Submitter {
     let resultEncoding: TaskView['resultEncoding']
     if (t.result != null) {
       try {
-        result = new TextDecoder('utf-8', { fatal: true }).decode(t.result)
+        result = UTF8.decode(t.result)
         resultEncoding = 'utf8'
       } catch {
         result = Buffer.from(t.result).toString('base64')

@@ -52,7 +52,7 @@ export class WorkerRuntime {
   private readonly running = new Map<string, Running>()
   private readonly unacked = new Map<string, Unacked>()
   /** slots reserved by claims awaiting an offer */
-  private readonly claimed = new Map<string, { lease: SlotLease, timer: NodeJS.Timeout }>()
+  private readonly claimed = new Map<string, { submitter: string, lease: SlotLease, timer: NodeJS.Timeout }>()
   private timer?: NodeJS.Timeout
   private draining = false
   creditsEarned = 0
@@ -103,7 +103,7 @@ export class WorkerRuntime {
   onFrame (from: string, f: StreamFrame): boolean {
     switch (f.kind) {
       case 'offer': this.onOffer(from, f.offer.task as TaskRequest); return true
-      case 'reject': this.releaseClaim(key(f.reject.id, f.reject.attempt)); return true
+      case 'reject': this.releaseClaim(key(f.reject.id, f.reject.attempt), from); return true
       case 'ack': this.onAck(from, f.ack); return true
       case 'cancel': this.onCancel(from, f.cancel.id, f.cancel.attempt); return true
       case 'accept': case 'refuse': case 'claim': case 'renew': case 'result': case 'cancelAck': return false
@@ -125,15 +125,16 @@ export class WorkerRuntime {
       if (lease == null) return
       // hold the slot for the offer that answers the claim; give it back if none comes
       const timer = setTimeout(() => { this.releaseClaim(k) }, 10_000)
-      this.claimed.set(k, { lease, timer })
+      this.claimed.set(k, { submitter, lease, timer })
       this.components.send(submitter, { kind: 'claim', claim: { id: task.id, attempt: task.attempt, freeSlots: ex.freeSlots } })
         .catch(() => { this.releaseClaim(k) })
     }, delay).unref()
   }
 
-  private releaseClaim (k: string): void {
+  /** Gives back a slot held for a claim; `from` set: only if that peer is the claim's submitter. */
+  private releaseClaim (k: string, from?: string): void {
     const c = this.claimed.get(k)
-    if (c == null) return
+    if (c == null || (from != null && c.submitter !== from)) return
     clearTimeout(c.timer)
     c.lease.release()
     this.claimed.delete(k)
@@ -159,7 +160,7 @@ export class WorkerRuntime {
     if (!this.fits(task)) { refuse('cannot run this task (capability, handler or selector)'); return }
     let lease: SlotLease | undefined
     const claim = this.claimed.get(k)
-    if (claim != null) {
+    if (claim?.submitter === from) {
       clearTimeout(claim.timer)
       this.claimed.delete(k)
       lease = claim.lease
@@ -231,7 +232,7 @@ export class WorkerRuntime {
 
   private onCancel (from: string, id: string, attempt: number): void {
     const k = key(id, attempt)
-    this.releaseClaim(k)
+    this.releaseClaim(k, from)
     const run = this.running.get(k)
     if (run?.submitter === from) run.abort.abort(new Error('cancelled by the submitter'))
     else this.components.send(from, { kind: 'cancelAck', cancelAck: { id, attempt } }).catch(() => {})

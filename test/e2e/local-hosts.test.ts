@@ -4,12 +4,13 @@
  * Service names in /etc/hosts. The worker lists both roles among its peers and answers
  * `task compute hello`; the bootstrap's task reaches the NATed worker.
  */
-import { describe, it } from 'node:test'
+import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Testbed, listNamespaces, netnsSupport } from '../hosts/netns.ts'
 import { HELLO_DIGEST, LocalNetwork, REPO_DIR, smokeTest } from '../hosts/local-network.ts'
+import type { NodeStatus } from '../../src/node-api.ts'
 
 const support = netnsSupport()
 const skip = !support.ok
@@ -19,23 +20,37 @@ const skip = !support.ok
       : false
 
 describe('local hosts: the Kubernetes layout in network namespaces', { skip, timeout: 300_000 }, () => {
+  let bed: Testbed | undefined
+  let net: LocalNetwork | undefined
+  before(async () => {
+    bed = await Testbed.create()
+    net = await LocalNetwork.start(bed, { workers: 1 })
+  })
+  after(async () => {
+    await net?.stop()
+    await bed?.teardown()
+    if (bed != null) assert.deepEqual(listNamespaces().filter(ns => ns.startsWith(bed!.prefix)), [])
+  })
+
   it('a NATed worker joins through the bootstrap, sees the relay, and serves tasks from both sides', async () => {
-    const bed = await Testbed.create()
-    let net: LocalNetwork | undefined
-    try {
-      net = await LocalNetwork.start(bed, { workers: 1 })
-      assert.equal(net.workers[0]?.host.kind, 'nated')
-      const result = await smokeTest(net)
-      assert.equal(result.fromWorker.result, HELLO_DIGEST)
-      assert.equal(result.fromBootstrap.result, HELLO_DIGEST)
-      // only the worker has the compute capability: the bootstrap's task ran there, behind the NAT
-      const workerPeers = await net.peers(net.bootstrap)
-      assert.ok(workerPeers.some(p => p.peerId === result.fromBootstrap.worker && p.role === 'worker'),
-        `the bootstrap's task ran on ${result.fromBootstrap.worker ?? '?'}, not on a worker it knows`)
-    } finally {
-      await net?.stop()
-      await bed.teardown()
-    }
-    assert.deepEqual(listNamespaces().filter(ns => ns.startsWith(bed.prefix)), [])
+    assert.equal(net!.workers[0]?.host.kind, 'nated')
+    const result = await smokeTest(net!)
+    assert.equal(result.fromWorker.result, HELLO_DIGEST)
+    assert.equal(result.fromBootstrap.result, HELLO_DIGEST)
+    // only the worker has the compute capability: the bootstrap's task ran there, behind the NAT
+    const known = await net!.peers(net!.bootstrap)
+    assert.ok(known.some(p => p.peerId === result.fromBootstrap.worker && p.role === 'worker'),
+      `the bootstrap's task ran on ${result.fromBootstrap.worker ?? '?'}, not on a worker it knows`)
+  })
+
+  it('the NATed worker holds a reservation on the relay', {
+    todo: 'workers behind NAT do not reserve a relay slot yet (status.relayReservations stays empty); remote-cluster pools depend on it'
+  }, async () => {
+    const worker = net!.workers[0]!
+    const reservations = await net!.waitFor('a relay reservation on the NATed worker', 20_000, async () => {
+      const status = await net!.api<NodeStatus>(worker, '/api/v1/status')
+      return (status?.relayReservations.length ?? 0) > 0 ? status!.relayReservations : undefined
+    }, 1000)
+    assert.ok(reservations.some(r => r.includes(net!.relay.peerId!)), JSON.stringify(reservations))
   })
 })

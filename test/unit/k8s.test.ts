@@ -207,10 +207,14 @@ const KINDS: Array<[apiVersion: string, kind: string]> = [
   ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['monitoring.coreos.com/v1', 'ServiceMonitor']
 ]
 const typeKey = (apiVersion: string, kind: string): string => `${apiVersion}/${kind}`
+/** the Grafana dashboard model (schema v1, the JSON model Grafana imports) */
+const DASHBOARD_TYPE = 'grafana/Dashboard'
 let strictTypes: StrictTypes | undefined
 function strict (): StrictTypes {
-  strictTypes ??= new StrictTypes(Object.fromEntries(KINDS.map(([apiVersion, kind]) =>
-    [typeKey(apiVersion, kind), { module: modelModule(apiVersion, kind), name: `I${kind}` }])))
+  strictTypes ??= new StrictTypes({
+    ...Object.fromEntries(KINDS.map(([apiVersion, kind]) => [typeKey(apiVersion, kind), { module: modelModule(apiVersion, kind), name: `I${kind}` }])),
+    [DASHBOARD_TYPE]: { module: '@grafana/schema', name: 'Dashboard' }
+  })
   return strictTypes
 }
 
@@ -429,6 +433,17 @@ describe('k8s manifests', () => {
       const source = readFileSync(join(REPO, 'config', `${role}.yaml`), 'utf8')
       assert.equal(k8sCopy, source, `k8s/${role}/config.yaml differs from config/${role}.yaml: run ./build.sh --sync-config`)
     }
+  })
+
+  it('the Grafana dashboard matches the Dashboard model of @grafana/schema exactly (no unknown field)', () => {
+    const dashboard = JSON.parse(readFileSync(join(K8S, 'monitoring/p2p-network-dashboard.json'), 'utf8')) as Record<string, unknown>
+    assert.deepEqual(strict().check(DASHBOARD_TYPE, dashboard), [])
+    const broken = structuredClone(dashboard) as { panels: Array<Record<string, unknown>>, graphTooltip: unknown }
+    broken.panels[1]!.gridPoss = broken.panels[1]!.gridPos
+    broken.graphTooltip = 7
+    const errors = strict().check(DASHBOARD_TYPE, broken)
+    assert.ok(errors.some(e => e.startsWith('panels[1]')), errors.join('\n'))
+    assert.ok(errors.some(e => e.startsWith('graphTooltip: 7, expected')), errors.join('\n'))
   })
 
   describe('references between objects', { skip: noKubectl }, () => {

@@ -1,0 +1,140 @@
+/** Command-line options of `npm run bench` and the counts each mode uses: the one place for defaults. */
+import { parseArgs } from 'node:util'
+
+export const SCENARIOS = ['burst', 'closed', 'open', 'serial', 'startup', 'recovery', 'scale', 'propagation'] as const
+export type ScenarioName = typeof SCENARIOS[number]
+/** the scenarios also run on the BullMQ baseline */
+export const BASELINE_SCENARIOS: readonly ScenarioName[] = ['burst', 'closed', 'open', 'serial']
+
+export interface Counts {
+  warmup: number
+  burst: number
+  closedTotal: number
+  closedInFlight: number
+  openRate: number
+  openMs: number
+  serial: number
+  /** idle time before RSS is read in the startup scenario */
+  idleMs: number
+  /** how long each task sleeps in the recovery scenario */
+  recoverySleepMs: number
+  scaleWorkers: number[]
+  scaleBurst: number
+  propagationSizes: number[]
+  propagationProbes: number
+  /** how long a scenario may wait for its last results */
+  settleMs: number
+}
+
+export const FULL: Counts = {
+  warmup: 500,
+  burst: 10_000,
+  closedTotal: 10_000,
+  closedInFlight: 64,
+  openRate: 500,
+  openMs: 10_000,
+  serial: 1000,
+  idleMs: 10_000,
+  recoverySleepMs: 3000,
+  scaleWorkers: [4, 16, 50],
+  scaleBurst: 10_000,
+  propagationSizes: [10, 25, 50],
+  propagationProbes: 3,
+  settleMs: 120_000
+}
+
+/** --quick: a smoke run of every scenario in well under a minute */
+export const QUICK: Counts = {
+  warmup: 50,
+  burst: 500,
+  closedTotal: 500,
+  closedInFlight: 64,
+  openRate: 200,
+  openMs: 2000,
+  serial: 100,
+  idleMs: 1000,
+  recoverySleepMs: 1000,
+  scaleWorkers: [2, 4],
+  scaleBurst: 300,
+  propagationSizes: [5],
+  propagationProbes: 1,
+  settleMs: 20_000
+}
+
+export interface Options {
+  scenarios: ScenarioName[]
+  workers: number
+  /** slots per p2p worker = concurrency per BullMQ worker */
+  slots: number
+  runs: number
+  quick: boolean
+  baseline?: 'bullmq'
+  out?: string
+  /** write CPU profiles of the measured phases here */
+  profile?: string
+  counts: Counts
+  /** reuse one network per system and run for the load scenarios (default in --quick) */
+  shareNetwork: boolean
+  /** keep the workers' circuit-relay transport on (off by default: the bench network has no relay) */
+  relayTransport: boolean
+}
+
+export const USAGE = `npm run bench -- [options]
+
+  --scenarios a,b     ${SCENARIOS.join(', ')} (default: all)
+  --workers W         worker processes (default 4; --quick 2)
+  --slots N           slots per p2p worker = BullMQ worker concurrency (default 16)
+  --runs N            runs of every scenario; the table shows min/median/max (default 3; --quick 1)
+  --baseline bullmq   also run burst, closed, open and serial on BullMQ (redis-server is started on a free port)
+  --quick             small counts: a smoke run that finishes in under a minute
+  --out FILE          write the results as JSON (default bench/results/latest.json)
+  --profile DIR       CPU profiles of the bench process (gateway/producer) and the first worker for every measured phase
+  --share-network     one network per system and run for the load scenarios (default with --quick)
+  --relay-transport   keep the workers' circuit-relay transport on (the bench network has no relay)
+`
+
+export function parseOptions (argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenarios: { type: 'string' },
+      workers: { type: 'string' },
+      slots: { type: 'string', default: '16' },
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+      'share-network': { type: 'boolean' },
+      'relay-transport': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false }
+    }
+  })
+  if (values.help === true) throw new UsageError('')
+  const quick = values.quick ?? false
+  const scenarios = values.scenarios != null ? values.scenarios.split(',').map(s => s.trim()).filter(s => s !== '') : [...SCENARIOS]
+  for (const s of scenarios) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`)
+  }
+  const int = (v: string | undefined, fallback: number, name: string, min: number, max: number): number => {
+    const n = v == null ? fallback : Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`)
+    return n
+  }
+  if (values.baseline != null && values.baseline !== 'bullmq') throw new UsageError(`unknown baseline "${values.baseline}" (known: bullmq)`)
+  return {
+    scenarios: scenarios as ScenarioName[],
+    workers: int(values.workers, quick ? 2 : 4, 'workers', 1, 100),
+    slots: int(values.slots, 16, 'slots', 1, 1000),
+    runs: int(values.runs, quick ? 1 : 3, 'runs', 1, 100),
+    quick,
+    ...(values.baseline === 'bullmq' ? { baseline: 'bullmq' as const } : {}),
+    out: values.out,
+    profile: values.profile,
+    counts: quick ? QUICK : FULL,
+    shareNetwork: values['share-network'] ?? quick,
+    relayTransport: values['relay-transport'] ?? false
+  }
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,54 @@
+/**
+ * Scale: burst throughput with 4, 16 and 50 worker processes (every one with the same slots), and
+ * how long the whole network takes to become schedulable at each size.
+ */
+import { performance } from 'node:perf_hooks'
+import { burst, warmup } from '../lib/load.ts'
+import { P2PNet } from '../lib/p2p.ts'
+import { ResourceMonitor, type ResourceReport } from '../lib/resources.ts'
+import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts'
+
+async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
+  const { opts } = ctx
+  const figures: Record<string, number> = {}
+  const resources: Record<string, ResourceReport> = {}
+  let lost = 0
+  let twice = 0
+  let failed = 0
+  for (const size of opts.counts.scaleWorkers) {
+    const t0 = performance.now()
+    const net = await P2PNet.start({ dir: `${ctx.dir}/w${size}`, workers: size, slots: opts.slots, probe: true, relayTransport: opts.relayTransport }, 60_000 + size * 3000)
+    try {
+      figures[`up_${size}`] = performance.now() - t0
+      await warmup(net, opts.counts.warmup)
+      const monitor = new ResourceMonitor({ self: ctx.self, workers: net.children(), profileDir: ctx.profileDir, label: `${ctx.label}-w${size}` })
+      await monitor.start()
+      const r = await burst(net, opts.counts.scaleBurst, opts.counts.settleMs)
+      resources[`w${size}`] = await monitor.stop()
+      figures[`throughput_${size}`] = r.throughput
+      figures[`p50_${size}`] = r.latency.p50
+      figures[`p99_${size}`] = r.latency.p99
+      lost += r.lost
+      twice += r.completedTwice
+      failed += r.failed + r.rejected
+      ctx.log(`  ${size} workers: ${r.throughput.toFixed(0)} tasks/s, p99 ${r.latency.p99.toFixed(1)} ms`)
+    } finally {
+      await net.stop()
+    }
+  }
+  const first = opts.counts.scaleWorkers[0] as number
+  const last = opts.counts.scaleWorkers.at(-1) as number
+  figures.scale_ratio = (figures[`throughput_${last}`] ?? Number.NaN) / (figures[`throughput_${first}`] ?? Number.NaN)
+  figures.failed = failed
+  figures.lost = lost
+  figures.twice = twice
+  return { figures, resources }
+}
+
+export const scaleScenario: Scenario = {
+  name: 'scale',
+  run: async (ctx) => {
+    if (ctx.system !== 'p2p') throw new Error('scale runs on the p2p network only')
+    return p2pScale(ctx)
+  }
+}

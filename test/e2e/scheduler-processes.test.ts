@@ -1,0 +1,162 @@
+/**
+ * Failure detection with real processes on 127.0.0.1: a worker killed with SIGKILL mid-task, a
+ * worker frozen with SIGSTOP (its connections stay open, only its lease tells), and the submitting
+ * node killed with SIGKILL and restarted on the same data_dir. Tasks are driven over the HTTP API.
+ *
+ * One network serves the three tests, in order: bootstrap, a gateway (the submitter, no
+ * capabilities), and four workers (w1 is killed in the first test, w2 frozen in the second).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { AttemptView, NodeStatus, TaskView } from '../../src/node-api.ts'
+import { ProcessNet, type NodeProcess } from '../utils/processes.ts'
+import { waitFor } from '../utils/wait.ts'
+
+const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'queue_timeout', 'no_capable_worker', 'cancelled'])
+
+async function waitAllEnded (node: NodeProcess, ids: string[], timeoutMs: number): Promise<TaskView[]> {
+  let views: TaskView[] = []
+  await waitFor(async () => {
+    views = await Promise.all(ids.map(async id => node.task(id)))
+    return views.every(v => TERMINAL.has(v.status))
+  }, {
+    timeoutMs,
+    intervalMs: 250,
+    what: `${ids.length} tasks on ${node.init.name} to end`,
+    describe: () => views.map(v => `${v.id.slice(0, 8)}:${v.status}:${v.attempts}`)
+  })
+  return views
+}
+
+const succeededAttempts = (t: TaskView): AttemptView[] => t.history.filter(h => h.outcome === 'succeeded')
+
+describe('scheduler failure detection with real processes', { timeout: 300_000 }, () => {
+  const net = new ProcessNet()
+  let bootstrap: NodeProcess
+  let gateway: NodeProcess
+  const workers: NodeProcess[] = []
+  const ids = new Map<NodeProcess, string>()
+
+  before(async () => {
+    bootstrap = await net.start({ name: 'bootstrap', role: 'bootstrap' })
+    const peers = [bootstrap.listenAddr]
+    gateway = await net.start({ name: 'gateway', role: 'bootstrap', bootstrap: peers })
+    for (let i = 1; i <= 4; i++) workers.push(await net.start({ name: `w${i}`, role: 'worker', bootstrap: peers, labels: { zone: `z${i}` } }))
+    for (const p of [bootstrap, gateway, ...workers]) ids.set(p, (await p.waitForApi(90_000)).peerId)
+    await waitFor(async () => {
+      const caps = await gateway.get<Array<{ peerId: string, slots: number }>>('/api/v1/capabilities')
+      return workers.every(w => caps.some(c => c.peerId === ids.get(w) && c.slots === 4))
+    }, { timeoutMs: 60_000, what: 'the gateway to know all four workers', describe: () => net.tails(5) })
+  })
+
+  after(async () => {
+    await net.close()
+  })
+
+  /**
+   * Submits sleeps on the gateway and waits until `victim` runs one that started less than 0.8 s
+   * ago (so it is still running when the test strikes a moment later, however slow the machine).
+   */
+  async function loadWorkers (count: number, payload: string, victim: NodeProcess): Promise<TaskView[]> {
+    const victimId = ids.get(victim)
+    const tasks = await Promise.all(Array.from({ length: count }, async () => gateway.submit({ type: 'sleep', payload })))
+    await waitFor(async () => {
+      const running = await gateway.get<TaskView[]>('/api/v1/tasks?status=running&limit=1000')
+      return running.some(t => tasks.some(x => x.id === t.id) && t.history.at(-1)?.worker === victimId && Date.now() - (t.history.at(-1)?.startedAt ?? 0) < 800)
+    }, { timeoutMs: 60_000, intervalMs: 20, what: `${victim.init.name} to start one of the tasks` })
+    return tasks
+  }
+
+  /** Attempts of a task that ran on `worker` and ended in `outcome`. */
+  const attemptsOn = (t: TaskView, worker: NodeProcess, outcome: AttemptView['outcome']): AttemptView[] =>
+    t.history.filter(h => h.worker === ids.get(worker) && h.outcome === outcome)
+
+  it('retries the tasks of a worker killed with SIGKILL elsewhere; every task succeeds once', async () => {
+    const victim = workers[0]!
+    const victimId = ids.get(victim)
+    const tasks = await loadWorkers(16, '2000', victim)
+    await victim.kill()
+    const done = await waitAllEnded(gateway, tasks.map(t => t.id), 120_000)
+    let lost = 0
+    for (const t of done) {
+      assert.equal(t.status, 'succeeded', `${t.id}: ${t.status} ${t.error ?? ''} ${JSON.stringify(t.history)}`)
+      assert.equal(t.result, 'slept 2000ms')
+      assert.equal(succeededAttempts(t).length, 1, `completed once: ${JSON.stringify(t.history)}`)
+      if (attemptsOn(t, victim, 'lost').length > 0) {
+        lost++
+        assert.equal(t.attempts, 2, `a task lost with the worker ran twice: ${JSON.stringify(t.history)}`)
+        assert.deepEqual(t.history.map(h => h.outcome), ['lost', 'succeeded'])
+        assert.equal(t.history[0]?.worker, victimId)
+        assert.notEqual(t.worker, victimId)
+        assert.match(t.history[0]?.error ?? '', /connection to worker .* lost|lease expired/)
+      } else {
+        assert.equal(t.attempts, 1, JSON.stringify(t.history))
+      }
+    }
+    assert.ok(lost >= 1, 'the victim was running a task when it was killed')
+    assert.equal(await gateway.metric('p2p_task_duplicate_results_total'), 0)
+  })
+
+  it('detects a SIGSTOPped worker by its lease, retries elsewhere, and counts its late results as duplicates', async () => {
+    const victim = workers[1]!
+    const victimId = ids.get(victim)
+    const duplicatesBefore = await gateway.metric('p2p_task_duplicate_results_total')
+    const tasks = await loadWorkers(12, '2000', victim)
+    victim.signal('SIGSTOP')
+    let lost: TaskView[] = []
+    try {
+      const done = await waitAllEnded(gateway, tasks.map(t => t.id), 120_000)
+      for (const t of done) {
+        assert.equal(t.status, 'succeeded', `${t.id}: ${t.status} ${t.error ?? ''}`)
+        assert.equal(succeededAttempts(t).length, 1)
+      }
+      // the connections stay open: the lease tells (or libp2p's connection monitor, whose pings go
+      // unanswered too, hangs up first)
+      lost = done.filter(t => attemptsOn(t, victim, 'lost').length > 0)
+      assert.ok(lost.length >= 1, 'the frozen worker was running a task')
+      for (const t of lost) {
+        assert.deepEqual(t.history.map(h => h.outcome), ['lost', 'succeeded'])
+        assert.match(t.history[0]?.error ?? '', /lease expired|connection to worker .* lost/)
+        assert.notEqual(t.worker, victimId, 'the frozen worker cannot have completed it')
+      }
+    } finally {
+      victim.signal('SIGCONT')
+    }
+    // thawed, the worker finishes the sleeps it had and reports them: late, so duplicates
+    await waitFor(async () => await gateway.metric('p2p_task_duplicate_results_total') - duplicatesBefore >= lost.length, {
+      timeoutMs: 60_000, what: `${lost.length} late results to be counted as duplicates`
+    })
+    for (const t of lost) {
+      const now = await gateway.task(t.id)
+      assert.equal(now.status, 'succeeded')
+      assert.equal(now.worker, t.worker, 'a late result is not delivered')
+      assert.equal(succeededAttempts(now).length, 1)
+    }
+    // and the thawed worker serves again
+    const back = await gateway.submit({ type: 'echo', payload: 'thawed', selector: 'zone=z2' })
+    const [echoed] = await waitAllEnded(gateway, [back.id], 60_000)
+    assert.equal(echoed?.status, 'succeeded', echoed?.error)
+    assert.equal(echoed?.worker, victimId)
+  })
+
+  it('resumes 50 in-flight tasks after the submitting node is killed with SIGKILL and restarted', async () => {
+    const base = (await gateway.get<NodeStatus>('/api/v1/status')).tasks.succeeded
+    const tasks = await Promise.all(Array.from({ length: 50 }, async () => gateway.submit({ type: 'sleep', payload: '500' })))
+    // kill it with work done, running and still queued
+    await waitFor(async () => (await gateway.get<NodeStatus>('/api/v1/status')).tasks.succeeded >= base + 10, {
+      timeoutMs: 30_000, intervalMs: 50, what: 'some of the 50 tasks to complete'
+    })
+    const status = await gateway.get<NodeStatus>('/api/v1/status')
+    await gateway.kill()
+    assert.ok(status.tasks.queued + status.tasks.running > 0, `nothing was in flight at the kill: ${JSON.stringify(status.tasks)}`)
+    gateway.start()
+    const restarted = await gateway.waitForApi(90_000)
+    assert.equal(restarted.peerId, ids.get(gateway), 'the same identity from the same data_dir')
+    const done = await waitAllEnded(gateway, tasks.map(t => t.id), 120_000)
+    for (const t of done) {
+      assert.equal(t.status, 'succeeded', `${t.id}: ${t.status} ${t.error ?? ''} ${JSON.stringify(t.history)}`)
+      assert.equal(t.result, 'slept 500ms')
+      assert.equal(succeededAttempts(t).length, 1, JSON.stringify(t.history))
+    }
+  })
+})

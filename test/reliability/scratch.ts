@@ -1,0 +1,28 @@
+import { Cluster, poll, type AgentInfo } from './cluster.ts'
+const c = await Cluster.create()
+try {
+  const boot = await c.wanHost('boot'); const relay = await c.wanHost('relay')
+  const na = await c.natRouter('na'); const nb = await c.natRouter('nb')
+  const wa = await c.natedHost('wa', na); const wb = await c.natedHost('wb', nb)
+  await c.start({ name: 'boot', role: 'bootstrap', kind: 'binary', host: boot })
+  await c.start({ name: 'relay', role: 'relay', kind: 'binary', host: relay })
+  await Promise.all([c.start({ name: 'wa', role: 'worker', kind: 'agent', host: wa, config: { node: { labels: { zone: 'a' } }, log: { level: 'debug' } } }),
+    c.start({ name: 'wb', role: 'worker', kind: 'agent', host: wb, config: { node: { labels: { zone: 'b' } }, log: { level: 'debug' } } })])
+  await poll('ready', 60000, async () => { const a = await c.call<AgentInfo>('wa', 'info'); const b = await c.call<AgentInfo>('wb', 'info'); return a.circuits.length > 0 && b.circuits.length > 0 && a.workersKnown.length >= 2 })
+  await c.call('wa', 'streamStart', { name: 'busy', type: 'sleep', payload: '400', rate: 4, selector: 'zone=b', maxAttempts: 10 })
+  await new Promise(r => setTimeout(r, 3000))
+  console.log('kill relay', new Date().toISOString())
+  await c.stop('relay', 'SIGKILL')
+  await new Promise(r => setTimeout(r, 2000))
+  await c.restart('relay')
+  console.log('relay back', new Date().toISOString())
+  await poll('rearm', 60000, async () => (await c.call<AgentInfo>('wb', 'info')).circuits.length > 0)
+  console.log('rearmed', new Date().toISOString())
+  await new Promise(r => setTimeout(r, 4000))
+  const ids = await c.call<string[]>('wa', 'streamStop', { name: 'busy' })
+  console.log(JSON.stringify(await c.call('wa', 'wait', { ids, timeoutMs: 40000 }, 60000)))
+  const tasks = await c.call<any[]>('wa', 'tasks', { ids })
+  for (const t of tasks.filter(t => t.status !== 'succeeded')) console.log(JSON.stringify(t))
+  console.log(JSON.stringify(await c.call('wa', 'connections')))
+  console.log(JSON.stringify(await c.call('wb', 'connections')))
+} finally { process.env.KEEP_RELIABILITY_LOGS = '1'; await c.teardown() }
