@@ -19,6 +19,8 @@ import { announceAddress, createP2PLibp2p, type P2PLibp2p } from './network/libp
 import { isHealthy } from './network/peer-health.ts'
 import { readSwarmKey } from './network/pnet.ts'
 import { RelayWatchdog } from './network/relay-watchdog.ts'
+import { PeerGuard } from './network/peer-guard.ts'
+import { GOSSIP_MAX_AGE_MS } from './network/gossip-scoring.ts'
 import type { CapabilityView, NetworkStats, NodeApi, NodeStatus, PeerView, Readiness, Role } from './node-api.ts'
 import { WIRE_VERSION, type StreamFrame } from './protocol/codec.ts'
 import { taskProtocol, capabilitiesTopic } from './protocol/names.ts'
@@ -65,6 +67,8 @@ export class P2PNode {
   health?: HealthMonitor
   /** workers with enable_relay: re-reserves on a relay when the reservation is gone (issue 6) */
   relayWatchdog?: RelayWatchdog
+  /** allow_peers and bans of misbehaving peers, as the connection gater (issue 6) */
+  guard?: PeerGuard
   streams?: TaskStreams
   gossip?: Gossip
   journal?: Journal
@@ -74,7 +78,8 @@ export class P2PNode {
   private readonly timers: NodeJS.Timeout[] = []
   private startedAt = 0
   private advSeq = 0n
-  private hbSeq = 0n
+  /** time-based like advSeq, so a restarted node's heartbeats are newer than its previous life's */
+  private hbSeq = BigInt(Date.now()) * 1000n
   private lastPromptHeartbeat = 0
   private promptHeartbeatTimer?: NodeJS.Timeout
   private advertiseTimer?: NodeJS.Timeout
@@ -112,21 +117,20 @@ export class P2PNode {
     const privateKey = await loadIdentity(node.identityFile ?? defaultIdentityFile(node.dataDir), node.identityFile == null)
     this.peerId = peerIdOf(privateKey)
     const swarmKey = network.privateKeyFile != null ? await readSwarmKey(network.privateKeyFile) : undefined
-    const allow = new Set(config.security.allowPeers)
     this.metrics = createMetrics({ registry: this.registry, api: this.api })
     const metrics = this.metrics
+    // the connection gater: security.allow_peers, plus peers banned for misbehaving
+    const guard = new PeerGuard({
+      logger,
+      hangUp: async (peer) => { await this.libp2p?.hangUp(peerIdFromString(peer)) }
+    }, { allowPeers: config.security.allowPeers })
+    this.guard = guard
 
     const libp2p = await createP2PLibp2p({
       config,
       privateKey,
       swarmKey,
-      connectionGater: allow.size > 0
-        ? {
-            denyDialPeer: (p: PeerId) => !allow.has(p.toString()),
-            denyInboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString()),
-            denyOutboundEncryptedConnection: (p: PeerId) => !allow.has(p.toString())
-          }
-        : undefined,
+      connectionGater: guard.gater(),
       metrics: this.libp2pMetrics
         ? prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
         : undefined
@@ -169,12 +173,13 @@ export class P2PNode {
       onReject: (_from, reason) => {
         this.rejections.stream++
         metrics.streamRejected.inc({ reason })
-      }
+      },
+      onMisbehaving: (from, why) => { guard.misbehaved(from, 'stream_abuse', { why }) }
     })
     this.streams = streams
     const send = async (to: string, f: StreamFrame): Promise<void> => streams.send(to, f)
 
-    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: 5 * 60_000 }, {
+    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: GOSSIP_MAX_AGE_MS }, {
       onAdvertisement: (from, msg) => { this.onAdvertisement(from, msg) },
       onHeartbeat: (from, msg) => {
         this.health?.seen(from)
@@ -186,7 +191,8 @@ export class P2PNode {
         this.rejections.gossip++
         metrics.gossipRejected.inc({ topic, reason })
       },
-      onMessage: (topic, direction) => { metrics.gossipMessages.inc({ topic, direction }) }
+      onMessage: (topic, direction) => { metrics.gossipMessages.inc({ topic, direction }) },
+      onMisbehaving: (peer, why, detail) => { guard.misbehaved(peer, why === 'graylisted' ? 'gossip_graylisted' : 'gossip_invalid', detail) }
     })
 
     this.submitter = new Submitter({
@@ -274,6 +280,9 @@ export class P2PNode {
     libp2p.services.pubsub.addEventListener('subscription-change', (evt) => {
       if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === capabilitiesTopic(pv))) this.scheduleAdvertise()
     })
+    // our addresses changed (a relay reservation made, lost or made again): tell the network now,
+    // not at the next periodic advertisement, or peers keep dialling a NATed worker in vain
+    libp2p.addEventListener('self:peer:update', () => { this.scheduleAdvertise() })
     this.every(node.heartbeatIntervalMs, () => { void this.publishHeartbeat() })
     this.every(Math.max(5_000, node.heartbeatIntervalMs * 10), () => { void this.advertise() })
     this.every(1000, () => {
@@ -343,6 +352,11 @@ export class P2PNode {
 
   private onAdvertisement (from: string, msg: import('./protocol/codec.ts').CapabilityAdvertisement): void {
     this.health?.seen(from)
+    // issue 6: a worker's addresses change without anything else changing (a relay reservation
+    // made after its first advertisement, or made again after a relay restart); the table reports
+    // that as 'same', but the new /p2p-circuit address is the only way to reach a NATed worker
+    const before = this.table.get(from)?.addrs
+    const addrsChanged = before == null || before.length !== msg.addrs.length || before.some((a, i) => a !== msg.addrs[i])
     const state = this.table.advertise({
       peerId: from,
       role: msg.role as Role,
@@ -353,8 +367,8 @@ export class P2PNode {
       addrs: msg.addrs,
       seq: msg.seq
     })
-    if (state === 'new' || state === 'changed') {
-      this.submitter?.kick()
+    if (state === 'new' || state === 'changed') this.submitter?.kick()
+    if (state === 'new' || state === 'changed' || (state === 'same' && addrsChanged)) {
       // peer exchange: a node we heard of through gossip, dial it directly
       void this.discovery?.learn(from, msg.addrs)
     }

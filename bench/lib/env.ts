@@ -1,4 +1,5 @@
 /** Versions and machine facts recorded with every result. */
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -38,5 +39,18 @@ export function machine (): Machine {
     memoryGiB: Math.round(totalmem() / 2 ** 30 * 10) / 10,
     kernel: release(),
     loadavg: loadavg().map(v => Math.round(v * 100) / 100)
+  }
+}
+
+export interface Source { commit: string, dirtySrcFiles: string[] }
+
+/** The commit measured, and which files under src/ differed from it (the tree is shared). */
+export function source (): Source {
+  const git = (...args: string[]): string => {
+    try { return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd() } catch { return '' }
+  }
+  return {
+    commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
+    dirtySrcFiles: git('status', '--porcelain', '--', 'src').split('\n').filter(l => l !== '').map(l => l.slice(3))
   }
 }

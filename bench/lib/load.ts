@@ -27,9 +27,11 @@ export interface LoadResult {
   offeredRate?: number
   /** the first submit error, if any */
   firstError?: string
+  /** how the tasks that did not succeed ended (status -> count) */
+  statuses: Record<string, number>
 }
 
-interface Rec { start: number, end: number, ok: boolean, ended: boolean, rejected: boolean }
+interface Rec { start: number, end: number, ok: boolean, ended: boolean, rejected: boolean, status?: string }
 
 class Tracker {
   readonly recs: Rec[] = []
@@ -43,6 +45,7 @@ class Tracker {
     const p = sys.submit().then(async s => s.done).then(o => {
       rec.end = o.at
       rec.ok = o.ok
+      rec.status = o.status
       rec.ended = true
     }, (err: unknown) => {
       rec.rejected = true
@@ -66,7 +69,14 @@ class Tracker {
     const first = Math.min(...this.recs.map(r => r.start))
     const last = Math.max(...this.recs.filter(r => r.ended).map(r => r.end))
     const elapsedMs = Number.isFinite(last) ? last - first : Number.NaN
+    const statuses: Record<string, number> = {}
+    for (const r of this.recs) {
+      if (r.ok) continue
+      const k = r.rejected ? 'rejected' : r.ended ? (r.status ?? 'unknown') : 'unfinished'
+      statuses[k] = (statuses[k] ?? 0) + 1
+    }
     return {
+      statuses,
       submitted: this.recs.filter(r => !r.rejected).length,
       succeeded: ok.length,
       failed: this.recs.filter(r => r.ended && !r.ok).length,

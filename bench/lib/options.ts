@@ -14,6 +14,8 @@ export interface Counts {
   openRate: number
   openMs: number
   serial: number
+  /** workers started one by one in the startup scenario (default: --workers) */
+  startupWorkers?: number
   /** idle time before RSS is read in the startup scenario */
   idleMs: number
   /** how long each task sleeps in the recovery scenario */
@@ -37,10 +39,11 @@ export const FULL: Counts = {
   idleMs: 10_000,
   recoverySleepMs: 3000,
   scaleWorkers: [4, 16, 50],
-  scaleBurst: 10_000,
+  scaleBurst: 2000,
   propagationSizes: [10, 25, 50],
   propagationProbes: 3,
-  settleMs: 120_000
+  // generous: a task still unfinished this long after the last submission counts as lost
+  settleMs: 300_000
 }
 
 /** --quick: a smoke run of every scenario in well under a minute */
@@ -50,13 +53,14 @@ export const QUICK: Counts = {
   closedTotal: 500,
   closedInFlight: 64,
   openRate: 200,
-  openMs: 2000,
+  openMs: 1500,
   serial: 100,
-  idleMs: 1000,
-  recoverySleepMs: 1000,
-  scaleWorkers: [2, 4],
-  scaleBurst: 300,
-  propagationSizes: [5],
+  startupWorkers: 1,
+  idleMs: 500,
+  recoverySleepMs: 500,
+  scaleWorkers: [1, 2],
+  scaleBurst: 200,
+  propagationSizes: [3],
   propagationProbes: 1,
   settleMs: 20_000
 }

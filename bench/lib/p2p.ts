@@ -85,7 +85,8 @@ export class P2PNet implements TaskSystem {
         ...init.gatewayOverrides
       }
     })
-    this.gateway = new P2PNode(config, { api: false, logger: createLogger({ level: 'warn', format: 'json', bindings: { node: 'gateway' } }) })
+    // errors only: a gateway that starts before its workers warns that it has no peers
+    this.gateway = new P2PNode(config, { api: false, logger: createLogger({ level: 'error', format: 'json', bindings: { node: 'gateway' } }) })
     // time each worker's first appearance in the gateway's capability table (it is schedulable then)
     const table = this.gateway.table
     const advertise = table.advertise.bind(table)

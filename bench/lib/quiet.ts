@@ -5,4 +5,4 @@ function quietWarning (warning: string | Error, ...args: unknown[]): void {
   if (String(warning).includes('SQLite is an experimental feature')) return
   emitWarning(warning, ...args)
 }
-process.emitWarning = quietWarning as typeof process.emitWarning
+process.emitWarning = quietWarning

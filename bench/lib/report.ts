@@ -7,17 +7,25 @@ import type { ScenarioResult } from './scenario.ts'
 import { summarize, type Summary } from './stats.ts'
 import type { SystemName } from './system.ts'
 
-export interface FigureDef { label: string, unit: string, digits?: number }
+export interface FigureDef { label: string, unit: string, digits?: number, /** context, not compared */ noRatio?: boolean }
 
 const ms = (label: string): FigureDef => ({ label, unit: 'ms' })
 const count = (label: string): FigureDef => ({ label, unit: '', digits: 0 })
+/** where the CPU went during a load scenario */
+const RESOURCES: Record<string, FigureDef> = {
+  submitter_cpu: { label: 'CPU of the gateway / producer', unit: '% core', digits: 0, noRatio: true },
+  submitter_lag: { label: 'its event-loop delay p99', unit: 'ms', noRatio: true },
+  worker_cpu: { label: 'CPU per worker (mean)', unit: '% core', digits: 0, noRatio: true },
+  redis_cpu: { label: 'CPU of redis-server', unit: '% core', digits: 0, noRatio: true },
+  background: { label: 'CPU of processes outside the bench', unit: 'cores', digits: 2, noRatio: true }
+}
 
 /** Labels of the figures a scenario produces; keys ending in _<n> are per network size. */
 export const FIGURES: Record<ScenarioName, Record<string, FigureDef>> = {
-  burst: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), failed: count('failed'), lost: count('lost'), twice: count('completed twice') },
-  closed: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), failed: count('failed'), lost: count('lost'), twice: count('completed twice') },
-  open: { offered: { label: 'offered rate', unit: 'tasks/s', digits: 0 }, throughput: { label: 'completed rate', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), failed: count('failed'), lost: count('lost'), twice: count('completed twice') },
-  serial: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), failed: count('failed'), lost: count('lost'), twice: count('completed twice') },
+  burst: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), max: ms('latency max'), submitted: count('submitted'), failed: count('failed'), lost: count('lost'), twice: count('completed twice'), ...RESOURCES },
+  closed: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), max: ms('latency max'), submitted: count('submitted'), failed: count('failed'), lost: count('lost'), twice: count('completed twice'), ...RESOURCES },
+  open: { offered: { label: 'offered rate', unit: 'tasks/s', digits: 0 }, throughput: { label: 'completed rate', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), max: ms('latency max'), submitted: count('submitted'), failed: count('failed'), lost: count('lost'), twice: count('completed twice'), ...RESOURCES },
+  serial: { throughput: { label: 'throughput', unit: 'tasks/s', digits: 0 }, p50: ms('latency p50'), p95: ms('latency p95'), p99: ms('latency p99'), max: ms('latency max'), submitted: count('submitted'), failed: count('failed'), lost: count('lost'), twice: count('completed twice'), ...RESOURCES },
   startup: {
     started: ms('start to "node started" / ready'),
     connected: ms('start to connected (median)'),
@@ -169,14 +177,24 @@ export function formatTable (results: Results, order: readonly ScenarioName[], m
     if (bySystem == null) continue
     const p = bySystem.p2p
     const b = bySystem.bullmq
-    const keys = [...new Set([...Object.keys(p?.summary ?? {}), ...Object.keys(b?.summary ?? {})])]
+    const present = new Set([...Object.keys(p?.summary ?? {}), ...Object.keys(b?.summary ?? {})])
+    // the order FIGURES defines (per-size keys by their prefix, then size), then anything else
+    const defined = Object.keys(FIGURES[s])
+    const rank = (k: string): number => {
+      const i = defined.indexOf(k)
+      if (i >= 0) return i * 1e6
+      const m = /^(.*_)(\d+)$/.exec(k)
+      const j = m != null ? defined.indexOf(m[1] as string) : -1
+      return j >= 0 ? j * 1e6 + Number(m?.[2]) : 1e12
+    }
+    const keys = [...present].sort((a, b) => rank(a) - rank(b))
     const errors = [...(p?.runs ?? []), ...(b?.runs ?? [])].filter((r): r is { error: string } => 'error' in r)
     let first = true
     for (const k of keys) {
       const def = figureDef(s, k)
       const ps = p?.summary[k]
       const bs = b?.summary[k]
-      const ratio = ps != null && bs != null && Number.isFinite(ps.median) && Number.isFinite(bs.median) && bs.median !== 0 && def.unit !== '' ? `${(ps.median / bs.median).toFixed(2)}×` : ''
+      const ratio = ps != null && bs != null && Number.isFinite(ps.median) && Number.isFinite(bs.median) && bs.median !== 0 && def.unit !== '' && def.noRatio !== true ? `${(ps.median / bs.median).toFixed(2)}×` : ''
       rows.push([first ? s : '', def.label, def.unit, cell(ps, def.digits, p?.runs.length), b == null ? '' : cell(bs, def.digits, b.runs.length), ratio])
       first = false
     }

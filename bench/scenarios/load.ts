@@ -42,7 +42,19 @@ function loadScenario (name: ScenarioName, drive: (sys: TaskSystem, ctx: Scenari
         const r = await drive(sys, ctx)
         const resources = await monitor.stop()
         if (r.firstError != null) ctx.log(`  first submit error: ${r.firstError}`)
-        return { figures: figures(r), resources: { load: resources }, notes: r.firstError != null ? { firstError: r.firstError } : undefined }
+        if (Object.keys(r.statuses).length > 0) ctx.log(`  not succeeded: ${JSON.stringify(r.statuses)}`)
+        return {
+          figures: {
+            ...figures(r),
+            submitter_cpu: resources.submitter.cpuPct,
+            submitter_lag: resources.submitter.lagP99Ms,
+            worker_cpu: resources.workers.cpuPct,
+            ...(resources.redisCpuPct != null ? { redis_cpu: resources.redisCpuPct } : {}),
+            background: resources.backgroundCores
+          },
+          resources: { load: resources },
+          notes: { statuses: r.statuses, ...(r.firstError != null ? { firstError: r.firstError } : {}) }
+        }
       } finally {
         await ctx.release(sys)
       }

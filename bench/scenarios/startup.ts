@@ -17,13 +17,14 @@ const median = (xs: number[]): number => quantile(xs, 0.5)
 
 async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { opts } = ctx
-  const net = await P2PNet.startGatewayOnly({ dir: ctx.dir, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport })
+  // with --profile the first worker runs under --cpu-prof from its first instruction (module loading included)
+  const net = await P2PNet.startGatewayOnly({ dir: ctx.dir, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport, ...(ctx.profileDir != null ? { cpuProfDir: ctx.profileDir } : {}) })
   try {
     const started: number[] = []
     const connected: number[] = []
     const schedulable: number[] = []
     const firstTask: number[] = []
-    for (let i = 0; i < opts.workers; i++) {
+    for (let i = 0; i < (opts.counts.startupWorkers ?? opts.workers); i++) {
       const w = await net.spawnWorker({ probe: false })
       const t0 = w.child.spawnedAt
       // a task only this worker can run, submitted before it exists: placed as soon as it is known
@@ -78,7 +79,7 @@ async function bullmqStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
   const sys = await BullmqSystem.start({ dir: ctx.dir, workers: 0, concurrency: ctx.opts.slots, probe: false })
   try {
     const started: number[] = []
-    for (let i = 0; i < ctx.opts.workers; i++) {
+    for (let i = 0; i < (ctx.opts.counts.startupWorkers ?? ctx.opts.workers); i++) {
       const w = sys.spawnWorker({ probe: false })
       started.push((await w.waitForLine(/worker ready/, 30_000)).at - w.spawnedAt)
     }

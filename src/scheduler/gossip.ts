@@ -2,11 +2,20 @@
  * The GossipSub side of the scheduler: topics, validators and publishing. Validators reject what
  * does not decode, is too large, belongs to another network or claims another sender; every
  * rejection is counted by reason. Handlers receive decoded, validated messages only.
+ *
+ * Hostile peers (issue 6): each author has a message and a byte budget per topic kind; a message
+ * over it is dropped, and rejected (a GossipSub P4 penalty) when the author itself delivered it,
+ * ignored when an honest peer merely forwarded it. A message far older than the freshness window
+ * is a replay and is rejected; one just outside it is ignored (a late delivery). A peer whose score
+ * falls under the graylist threshold, or that delivers MAX_STRIKES rejected messages, is reported
+ * through `onMisbehaving` (the node hangs up on it and refuses it for a while).
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import type { Logger } from '../logger.ts'
+import { GOSSIP_SCORE_THRESHOLDS, STALE_REPLAY_GRACE_MS } from '../network/gossip-scoring.ts'
+import { PeerRateLimiter, type RateLimit } from '../network/rate-limit.ts'
 import {
   CapabilityAdvertisement, HeartBeat, TaskRequest, TaskResponse, ProtocolError,
   decodeAdvertisement, decodeHeartbeat, decodeTaskRequest, decodeTaskResponse, MAX_GOSSIP_BYTES, type RejectReason
@@ -20,12 +29,51 @@ export interface GossipHandlers {
   onTaskResponse: (from: string, msg: TaskResponse) => void
   onReject: (topic: TopicKind, reason: RejectReason, from: string) => void
   onMessage?: (topic: TopicKind, direction: 'in' | 'out') => void
+  /**
+   * A peer should be cut off: its GossipSub score fell under the graylist threshold, or it
+   * delivered `maxStrikes` messages we rejected (invalid, replayed, or its own flood over budget).
+   * The strike count is needed besides the score: gossipsub keeps accepting RPCs from a peer whose
+   * score was >= 0 for up to 128 RPCs or 1 s before it looks at the score again.
+   */
+  onMisbehaving?: (peer: string, why: 'graylisted' | 'invalid_messages', detail: Record<string, unknown>) => void
+}
+
+export interface GossipRateLimits { messages: RateLimit, bytes: RateLimit }
+
+/**
+ * Per-author budgets by topic kind. Honest authors stay far below them: a heartbeat per
+ * heartbeat_interval (at least 100 ms) plus prompt ones (at most 4/s), advertisements on change and
+ * every ten heartbeats, a TaskRequest or TaskResponse per task (bursty: 300 tasks submitted at once).
+ */
+export const GOSSIP_RATE_LIMITS: Record<TopicKind, GossipRateLimits> = {
+  capabilities: { messages: { perSecond: 5, burst: 30 }, bytes: { perSecond: 64 * 1024, burst: 256 * 1024 } },
+  heartbeat: { messages: { perSecond: 20, burst: 60 }, bytes: { perSecond: 16 * 1024, burst: 64 * 1024 } },
+  tasks: { messages: { perSecond: 300, burst: 2000 }, bytes: { perSecond: 8 * 1024 * 1024, burst: 32 * 1024 * 1024 } },
+  results: { messages: { perSecond: 300, burst: 2000 }, bytes: { perSecond: 512 * 1024, burst: 2 * 1024 * 1024 } }
 }
 
 export interface GossipInit {
   network: string
   /** messages older than this (by their timestamp) are stale: replays */
   maxAgeMs: number
+  /** per-author budgets; default GOSSIP_RATE_LIMITS */
+  limits?: Partial<Record<TopicKind, GossipRateLimits>>
+  /** default GOSSIP_SCORE_THRESHOLDS.graylistThreshold */
+  graylistThreshold?: number
+  /** rejected messages a peer may deliver (within STRIKE_WINDOW_MS) before it is cut off; default MAX_STRIKES */
+  maxStrikes?: number
+}
+
+/** Rejected messages one delivering peer is allowed in STRIKE_WINDOW_MS. Honest peers deliver none. */
+export const MAX_STRIKES = 10
+export const STRIKE_WINDOW_MS = 60_000
+
+/** A message far older than the freshness window: nobody honest forwards it, so it is rejected. */
+class ReplayError extends ProtocolError {
+  constructor (message: string) {
+    super('stale', message)
+    this.name = 'ReplayError'
+  }
 }
 
 type Decoded =
@@ -42,10 +90,25 @@ export function peerIdFromBytes (bytes: Uint8Array): string {
 export class Gossip {
   private readonly topics: Set<string>
   private readonly pv: string
+  private readonly limiters: Record<TopicKind, PeerRateLimiter>
+  /** propagation sources whose score is checked soon (after a rejection) */
+  private readonly suspects = new Set<string>()
+  private suspectTimer?: NodeJS.Timeout
+  /** rejected deliveries per propagation source, in the current window */
+  private readonly strikes = new Map<string, { count: number, since: number, reported: boolean }>()
+  /** counters for metrics and tests */
+  readonly stats = { rateLimited: 0, replays: 0, graylisted: 0, struckOut: 0 }
 
   constructor (private readonly pubsub: GossipSub, private readonly logger: Logger, private readonly init: GossipInit, private readonly handlers: GossipHandlers) {
     this.pv = init.network
     this.topics = new Set([capabilitiesTopic(this.pv), heartbeatTopic(this.pv), resultsTopic(this.pv)])
+    const limits = { ...GOSSIP_RATE_LIMITS, ...init.limits }
+    this.limiters = {
+      capabilities: new PeerRateLimiter(limits.capabilities),
+      heartbeat: new PeerRateLimiter(limits.heartbeat),
+      tasks: new PeerRateLimiter(limits.tasks),
+      results: new PeerRateLimiter(limits.results)
+    }
   }
 
   start (): void {
@@ -54,6 +117,7 @@ export class Gossip {
   }
 
   stop (): void {
+    clearTimeout(this.suspectTimer)
     this.pubsub.removeEventListener('message', this.onMessage)
     for (const t of this.topics) {
       this.pubsub.topicValidators.delete(t)
@@ -73,7 +137,7 @@ export class Gossip {
   }
 
   private subscribe (topic: string): void {
-    this.pubsub.topicValidators.set(topic, (_peer, message) => this.validate(message))
+    this.pubsub.topicValidators.set(topic, (peer, message) => this.validate(message, peer.toString()))
     this.pubsub.subscribe(topic)
   }
 
@@ -86,6 +150,7 @@ export class Gossip {
     const now = Date.now()
     const fresh = (ts: bigint): void => {
       const t = Number(ts)
+      if (now - t > this.init.maxAgeMs + STALE_REPLAY_GRACE_MS || t - now > 60_000 + STALE_REPLAY_GRACE_MS) throw new ReplayError(`timestamp ${t} far outside the accepted window: a replay`)
       if (now - t > this.init.maxAgeMs || t - now > 60_000) throw new ProtocolError('stale', `timestamp ${t} outside the accepted window`)
     }
     const claim = (bytes: Uint8Array): void => {
@@ -123,19 +188,83 @@ export class Gossip {
     }
   }
 
-  private validate (message: Message): TopicValidatorResult {
+  /**
+   * Validates one message delivered by `source` (the propagation source, who may have forwarded
+   * it for its author). Order: the author's budget (cheap), then decoding and checks.
+   */
+  validate (message: Message, source: string): TopicValidatorResult {
+    const kind = parseTopic(message.topic)?.kind ?? 'capabilities'
+    const from = message.type === 'signed' ? message.from.toString() : 'unsigned'
+    if (message.type === 'signed' && !this.limiters[kind].allow(from, message.data.byteLength)) {
+      this.stats.rateLimited++
+      this.handlers.onReject(kind, 'rate_limited', from)
+      // the author delivering its own flood is penalised; an honest forwarder is not
+      if (source !== from) return TopicValidatorResult.Ignore
+      this.suspect(source)
+      return TopicValidatorResult.Reject
+    }
     try {
       this.decode(message)
       return TopicValidatorResult.Accept
     } catch (err) {
       const reason: RejectReason = err instanceof ProtocolError ? err.reason : 'invalid'
-      const kind = parseTopic(message.topic)?.kind ?? 'capabilities'
-      const from = message.type === 'signed' ? message.from.toString() : 'unsigned'
       this.handlers.onReject(kind, reason, from)
-      this.logger.debug('gossip message rejected', { topic: message.topic, reason, from, error: err })
-      // a stale message may be an honest late delivery: ignore it without penalising the forwarder
-      return reason === 'stale' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+      this.logger.debug('gossip message rejected', { topic: message.topic, reason, from, source, error: err })
+      if (err instanceof ReplayError) this.stats.replays++
+      // a stale message may be an honest late delivery: ignore it without penalising the
+      // forwarder; a replay of a long-expired one is not
+      if (reason === 'stale' && !(err instanceof ReplayError)) return TopicValidatorResult.Ignore
+      this.suspect(source)
+      return TopicValidatorResult.Reject
     }
+  }
+
+  /**
+   * A peer's GossipSub score. `getScore` is on gossipsub's implementation, not on its exported
+   * interface; without it (another pubsub) nobody is reported as graylisted.
+   */
+  scoreOf (peer: string): number {
+    const ps = this.pubsub as GossipSub & { getScore?: (p: string) => number }
+    return typeof ps.getScore === 'function' ? ps.getScore(peer) : 0
+  }
+
+  /**
+   * After a rejection: count a strike against the delivering peer, and look at its score once
+   * gossipsub has applied the penalty.
+   */
+  private suspect (peer: string): void {
+    const now = Date.now()
+    let st = this.strikes.get(peer)
+    if (st == null || now - st.since > STRIKE_WINDOW_MS) {
+      if (st == null && this.strikes.size >= 10_000) this.strikes.delete(this.strikes.keys().next().value as string)
+      st = { count: 0, since: now, reported: false }
+      this.strikes.set(peer, st)
+    }
+    st.count++
+    if (st.count >= (this.init.maxStrikes ?? MAX_STRIKES) && !st.reported) {
+      st.reported = true
+      this.stats.struckOut++
+      this.report(peer, 'invalid_messages', { strikes: st.count })
+    }
+    this.suspects.add(peer)
+    if (this.suspectTimer != null || this.handlers.onMisbehaving == null) return
+    this.suspectTimer = setTimeout(() => {
+      this.suspectTimer = undefined
+      const threshold = this.init.graylistThreshold ?? GOSSIP_SCORE_THRESHOLDS.graylistThreshold
+      for (const p of this.suspects) {
+        const score = this.scoreOf(p)
+        if (score < threshold) {
+          this.stats.graylisted++
+          this.report(p, 'graylisted', { score })
+        }
+      }
+      this.suspects.clear()
+    }, 50)
+    this.suspectTimer.unref()
+  }
+
+  private report (peer: string, why: 'graylisted' | 'invalid_messages', detail: Record<string, unknown>): void {
+    try { this.handlers.onMisbehaving?.(peer, why, detail) } catch (err) { this.logger.warn('misbehaviour handler failed', { error: err }) }
   }
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => {

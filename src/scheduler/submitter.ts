@@ -76,11 +76,18 @@ interface Task {
   notBefore: number
   lastBroadcast: number
   failedOn: string[]
-  refusedBy: string[]
+  /**
+   * workers that refused this attempt, and when; each is passed over until it heartbeats again
+   * (a full worker frees slots). One that left an offer unanswered or could not be reached is
+   * recorded as refusing a while into the future: passed over for that long at least.
+   */
+  refusedBy: Record<string, number>
   /** `${worker}#${attempt}` of every attempt whose own result was recorded: a re-sent result is not a duplicate */
   reported: string[]
   /** since when no known worker could ever run the task (undefined while one can) */
   noWorkerSince?: number
+  /** revived after a restart: not ended as no_capable_worker before this (the table refills first) */
+  graceUntil?: number
   /** credits the completing result earned, to sign the receipt again if the worker re-sends it */
   earned?: number
   history: AttemptView[]
@@ -103,6 +110,10 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true })
 const BROADCASTS_PER_SECOND = 10
 /** how long a task waits for busy known workers before it is broadcast to workers we may not know */
 const BROADCAST_AFTER_MS = 5000
+/** an unanswered or undeliverable offer keeps its worker out of that task for this many offer timeouts */
+const UNANSWERED_OFFERS = 3
+/** after a restart, journaled tasks wait this many no-worker grace periods before no_capable_worker */
+const RESTART_GRACE_PERIODS = 6
 
 export class Submitter {
   private readonly tasks = new Map<string, Task>()
@@ -139,9 +150,10 @@ export class Submitter {
       // after a restart: an active attempt keeps running on its worker; give its lease a fresh
       // window to be renewed (or its result to arrive) before retrying elsewhere
       t.offer = undefined
-      // the capability table starts empty: count the no-capable-worker grace from now, not from
-      // before the restart
+      // the capability table starts empty and takes a while to refill (reconnecting, workers
+      // re-advertising): an empty table right after a restart says nothing about the network
       t.noWorkerSince = undefined
+      t.graceUntil = now + RESTART_GRACE_PERIODS * this.init.noWorkerGraceMs
       if (t.active != null) {
         t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs) * 2
         this.addInflight(t.active.worker, 1)
@@ -197,7 +209,7 @@ export class Submitter {
       notBefore: 0,
       lastBroadcast: 0,
       failedOn: [],
-      refusedBy: [],
+      refusedBy: {},
       reported: [],
       history: [],
       waiters: []
@@ -353,7 +365,7 @@ export class Submitter {
     const t = this.tasks.get(id)
     if (t?.offer?.worker !== from || t.offer.attempt !== attempt) return
     this.components.table.markFull(from)
-    t.refusedBy.push(from)
+    t.refusedBy[from] = Date.now()
     this.dropOffer(t)
     this.components.logger.debug('offer refused', { task: id, worker: from, reason })
   }
@@ -364,7 +376,7 @@ export class Submitter {
     // (a peer may claim without running anything), is rejected: it would only delay the task
     const known = this.components.table.get(from)
     if (t == null || t.status !== 'queued' || t.offer != null || t.active != null || attempt !== t.attempt + 1 ||
-      t.refusedBy.includes(from) || (known != null && !canRun(known, this.needs(t)))) {
+      this.refused(t, from) || (known != null && !canRun(known, this.needs(t)))) {
       this.components.send(from, { kind: 'reject', reject: { id, attempt } }).catch(() => {})
       return
     }
@@ -479,7 +491,7 @@ export class Submitter {
               rttMs,
               reputation: reputationOf,
               failedOn: new Set(t.failedOn),
-              full: p => (this.components.table.get(p)?.fullSince != null) || t.refusedBy.includes(p)
+              full: p => (this.components.table.get(p)?.fullSince != null) || this.refused(t, p)
             })
             const best = ranked[0]
             if (best != null) {
@@ -501,8 +513,8 @@ export class Submitter {
           if (capable) {
             t.noWorkerSince = undefined
           } else {
-            t.noWorkerSince ??= Math.max(now, t.submittedAt)
-            if (now - t.noWorkerSince > Math.min(this.init.noWorkerGraceMs, t.queueTimeoutMs)) {
+            t.noWorkerSince ??= now
+            if (now - t.noWorkerSince > Math.min(this.init.noWorkerGraceMs, t.queueTimeoutMs) && now >= (t.graceUntil ?? 0)) {
               this.finish(t, 'no_capable_worker', explainNoWorker(workers, needs, t.selector))
             }
           }
@@ -529,7 +541,7 @@ export class Submitter {
     this.components.send(worker, { kind: 'offer', offer: { task } }).catch(err => {
       this.components.logger.debug('offer could not be sent', { task: t.id, worker, error: err })
       if (t.offer?.worker === worker && t.offer.attempt === attempt) {
-        t.refusedBy.push(worker)
+        t.refusedBy[worker] = Date.now() + UNANSWERED_OFFERS * this.init.offerTimeoutMs
         this.dropOffer(t)
       }
     })
@@ -593,7 +605,9 @@ export class Submitter {
       if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
         const { worker, attempt } = t.offer
         this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
-        t.refusedBy.push(worker)
+        // unanswered is worse than refused: a worker that heartbeats but never answers would
+        // otherwise get every task offered again after each heartbeat, and hold it an offer timeout
+        t.refusedBy[worker] = now + UNANSWERED_OFFERS * this.init.offerTimeoutMs
         this.dropOffer(t)
         placed = true
       }
@@ -649,7 +663,7 @@ export class Submitter {
     }
     t.status = 'queued'
     t.queuedSince = Date.now()
-    t.refusedBy = []
+    t.refusedBy = {}
     t.notBefore = Date.now() + retryBackoffMs(t.attempt)
     this.queue.add(t.id)
     void this.persist(t).catch(() => {})
@@ -695,6 +709,13 @@ export class Submitter {
   private runningNow (w: TableEntry): number {
     const e = this.finishedSinceHeartbeat.get(w.peerId)
     return e?.seq === w.heartbeatSeq ? Math.max(0, w.running - e.n) : w.running
+  }
+
+  /** Did `worker` refuse this task (or ignore its offer) and stay silent since? */
+  private refused (t: Task, worker: string): boolean {
+    const at = t.refusedBy[worker]
+    if (at == null) return false
+    return (this.components.table.get(worker)?.lastHeartbeat ?? 0) <= at
   }
 
   private addInflight (worker: string, delta: number): void {
@@ -743,8 +764,10 @@ export class Submitter {
 
   private revive (json: string): Task | undefined {
     try {
-      const o = JSON.parse(json) as Omit<Task, 'payload' | 'result' | 'waiters'> & { payload: string, result?: string }
-      return { ...o, reported: o.reported ?? [], payload: new Uint8Array(Buffer.from(o.payload, 'base64')), result: o.result != null ? new Uint8Array(Buffer.from(o.result, 'base64')) : undefined, waiters: [], offer: undefined }
+      const o = JSON.parse(json) as Omit<Task, 'payload' | 'result' | 'waiters' | 'refusedBy'> & { payload: string, result?: string, refusedBy?: unknown }
+      // journals written before refusals carried their time held a list: start those afresh
+      const refusedBy = o.refusedBy != null && typeof o.refusedBy === 'object' && !Array.isArray(o.refusedBy) ? o.refusedBy as Record<string, number> : {}
+      return { ...o, refusedBy, reported: o.reported ?? [], payload: new Uint8Array(Buffer.from(o.payload, 'base64')), result: o.result != null ? new Uint8Array(Buffer.from(o.result, 'base64')) : undefined, waiters: [], offer: undefined }
     } catch {
       return undefined
     }

@@ -19,9 +19,15 @@ import { waitFor, withTimeout } from '../utils/wait.ts'
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
 
-/** Waits for every task to end; generous, so only a stuck scheduler hits it. */
+/** Waits for every task to end; generous, so only a stuck scheduler hits it (and then says what it saw). */
 async function waitAll (api: NodeApi, ids: string[], timeoutMs = 120_000): Promise<TaskView[]> {
-  return withTimeout(Promise.all(ids.map(async id => api.wait(id))), timeoutMs, `${ids.length} tasks to end (${summarize(ids.map(id => api.get(id)))})`)
+  try {
+    return await withTimeout(Promise.all(ids.map(async id => api.wait(id))), timeoutMs, `${ids.length} tasks to end`)
+  } catch (err) {
+    const workers = api.capabilities().filter(c => c.slots > 0).map(c => ({ zone: c.labels.zone, slots: c.slots, free: c.freeSlots, running: c.running, lastHeartbeat: c.lastHeartbeat != null ? Date.now() - c.lastHeartbeat : undefined }))
+    const peers = api.peers().map(p => ({ role: p.role, connected: p.connected, healthy: p.healthy }))
+    throw new Error(`${(err as Error).message}: ${summarize(ids.map(id => api.get(id)))}; workers as the submitter sees them ${JSON.stringify(workers)}; peers ${JSON.stringify(peers)}`, { cause: err })
+  }
 }
 
 function summarize (views: Array<TaskView | undefined>): string {
@@ -64,6 +70,8 @@ async function processGone (pid: number): Promise<boolean> {
 describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
   let devnet: Devnet | undefined
   let commands: P2PNode | undefined
+  /** nodes a test started besides the devnet's, stopped in after() */
+  const extra: P2PNode[] = []
   let dir = ''
   const net = (): Devnet => {
     assert.ok(devnet != null, 'the devnet did not start')
@@ -87,6 +95,7 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
   })
 
   after(async () => {
+    for (const n of extra) await n.stop()
     await commands?.stop()
     await devnet?.stop()
     if (dir !== '') await rm(dir, { recursive: true, force: true })
@@ -137,7 +146,7 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
       bootstrap.api.submit({ type: 'compute', payload: 'x', selector: 'zone=q' }),
       bootstrap.api.submit({ type: 'compute', payload: 'x', requires: ['compute', 'gpu'] })
     ])
-    const [u, l, c] = await waitAll(bootstrap.api, [unknown!.id, noLabel!.id, noCap!.id], 60_000)
+    const [u, l, c] = await waitAll(bootstrap.api, [unknown.id, noLabel.id, noCap.id], 60_000)
     assert.equal(u?.status, 'no_capable_worker')
     assert.match(u?.error ?? '', /no worker advertises the capabilities \[transcode\]/)
     assert.equal(u?.attempts, 0)
@@ -243,6 +252,28 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
     const peers = new Map(bootstrap.api.peers().map(p => [p.peerId, p]))
     assert.ok((peers.get(workers[0]!.peerId)?.credits ?? 0) > 0)
     assert.ok((peers.get(commands!.peerId)?.reputation ?? 1) < 0.5)
+  })
+
+  it('uses a worker restarted with the same identity again at once', async () => {
+    const { bootstrap, workers } = net()
+    const old = workers.find(w => w.config.node.labels.zone === 'c')
+    assert.ok(old != null)
+    await old.stop()
+    const again = new P2PNode(old.config, { logger: createLogger({ level: 'warn', format: 'auto', bindings: { node: 'worker-c-again' } }), api: false })
+    extra.push(again)
+    await again.start()
+    assert.equal(again.peerId, old.peerId, 'the same identity from the same data_dir')
+    const restartedAt = Date.now()
+    // its heartbeats must count at once, not only once they outnumber its previous life's
+    await waitFor(() => (bootstrap.table.get(again.peerId)?.lastHeartbeat ?? 0) > restartedAt, {
+      timeoutMs: 15_000,
+      what: 'the bootstrap to accept the restarted worker\'s heartbeats',
+      describe: () => bootstrap.table.get(again.peerId)
+    })
+    const t = await bootstrap.api.submit({ type: 'echo', payload: 'back again', selector: 'zone=c' })
+    const done = await withTimeout(bootstrap.api.wait(t.id), 60_000, 'a task for the restarted worker')
+    assert.equal(done.status, 'succeeded', done.error)
+    assert.equal(done.worker, again.peerId)
   })
 
   it('never ran more than 4 tasks at once on any worker', () => {

@@ -4,7 +4,7 @@
  * node killed with SIGKILL and restarted on the same data_dir. Tasks are driven over the HTTP API.
  *
  * One network serves the three tests, in order: bootstrap, a gateway (the submitter, no
- * capabilities), and four workers (w1 is killed in the first test, w2 frozen in the second).
+ * capabilities), and four workers (one is killed in the first test, another frozen in the second).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -54,17 +54,22 @@ describe('scheduler failure detection with real processes', { timeout: 300_000 }
   })
 
   /**
-   * Submits sleeps on the gateway and waits until `victim` runs one that started less than 0.8 s
-   * ago (so it is still running when the test strikes a moment later, however slow the machine).
+   * Submits sleeps on the gateway and picks as victim one of `candidates` that runs one of them
+   * started less than 0.8 s ago (so it is still running when the test strikes a moment later,
+   * however slow the machine).
    */
-  async function loadWorkers (count: number, payload: string, victim: NodeProcess): Promise<TaskView[]> {
-    const victimId = ids.get(victim)
+  async function loadWorkers (count: number, payload: string, candidates: NodeProcess[]): Promise<{ tasks: TaskView[], victim: NodeProcess }> {
     const tasks = await Promise.all(Array.from({ length: count }, async () => gateway.submit({ type: 'sleep', payload })))
-    await waitFor(async () => {
+    const mine = new Set(tasks.map(t => t.id))
+    let seen: string[] = []
+    const victim = await waitFor(async () => {
       const running = await gateway.get<TaskView[]>('/api/v1/tasks?status=running&limit=1000')
-      return running.some(t => tasks.some(x => x.id === t.id) && t.history.at(-1)?.worker === victimId && Date.now() - (t.history.at(-1)?.startedAt ?? 0) < 800)
-    }, { timeoutMs: 60_000, intervalMs: 20, what: `${victim.init.name} to start one of the tasks` })
-    return tasks
+      seen = running.filter(t => mine.has(t.id)).map(t => `${t.history.at(-1)?.worker.slice(-6) ?? '?'}@${Date.now() - (t.history.at(-1)?.startedAt ?? 0)}ms`)
+      const fresh = running.find(t => mine.has(t.id) && Date.now() - (t.history.at(-1)?.startedAt ?? 0) < 800 &&
+        candidates.some(c => ids.get(c) === t.history.at(-1)?.worker))
+      return candidates.find(c => ids.get(c) === fresh?.history.at(-1)?.worker)
+    }, { timeoutMs: 60_000, intervalMs: 20, what: 'a worker to start one of the tasks', describe: () => seen })
+    return { tasks, victim }
   }
 
   /** Attempts of a task that ran on `worker` and ended in `outcome`. */
@@ -72,9 +77,8 @@ describe('scheduler failure detection with real processes', { timeout: 300_000 }
     t.history.filter(h => h.worker === ids.get(worker) && h.outcome === outcome)
 
   it('retries the tasks of a worker killed with SIGKILL elsewhere; every task succeeds once', async () => {
-    const victim = workers[0]!
+    const { tasks, victim } = await loadWorkers(16, '2000', workers)
     const victimId = ids.get(victim)
-    const tasks = await loadWorkers(16, '2000', victim)
     await victim.kill()
     const done = await waitAllEnded(gateway, tasks.map(t => t.id), 120_000)
     let lost = 0
@@ -98,10 +102,9 @@ describe('scheduler failure detection with real processes', { timeout: 300_000 }
   })
 
   it('detects a SIGSTOPped worker by its lease, retries elsewhere, and counts its late results as duplicates', async () => {
-    const victim = workers[1]!
-    const victimId = ids.get(victim)
     const duplicatesBefore = await gateway.metric('p2p_task_duplicate_results_total')
-    const tasks = await loadWorkers(12, '2000', victim)
+    const { tasks, victim } = await loadWorkers(12, '2000', workers.filter(w => w.running))
+    const victimId = ids.get(victim)
     victim.signal('SIGSTOP')
     let lost: TaskView[] = []
     try {
@@ -123,8 +126,14 @@ describe('scheduler failure detection with real processes', { timeout: 300_000 }
       victim.signal('SIGCONT')
     }
     // thawed, the worker finishes the sleeps it had and reports them: late, so duplicates
-    await waitFor(async () => await gateway.metric('p2p_task_duplicate_results_total') - duplicatesBefore >= lost.length, {
-      timeoutMs: 60_000, what: `${lost.length} late results to be counted as duplicates`
+    let duplicates = 0
+    await waitFor(async () => {
+      duplicates = await gateway.metric('p2p_task_duplicate_results_total') - duplicatesBefore
+      return duplicates >= lost.length
+    }, {
+      timeoutMs: 60_000,
+      what: `${lost.length} late results to be counted as duplicates`,
+      describe: () => ({ duplicates, lost: lost.map(t => t.history), victim: victim.tail(40), gateway: gateway.tail(20) })
     })
     for (const t of lost) {
       const now = await gateway.task(t.id)
@@ -133,7 +142,7 @@ describe('scheduler failure detection with real processes', { timeout: 300_000 }
       assert.equal(succeededAttempts(now).length, 1)
     }
     // and the thawed worker serves again
-    const back = await gateway.submit({ type: 'echo', payload: 'thawed', selector: 'zone=z2' })
+    const back = await gateway.submit({ type: 'echo', payload: 'thawed', selector: `zone=${victim.init.labels?.zone ?? '?'}` })
     const [echoed] = await waitAllEnded(gateway, [back.id], 60_000)
     assert.equal(echoed?.status, 'succeeded', echoed?.error)
     assert.equal(echoed?.worker, victimId)

@@ -57,28 +57,58 @@ async function rawMessage (key: PrivateKey, topic: string, data: Uint8Array, how
   return { ...msg, signature: sig, key: publicKeyToProtobuf(key.publicKey) }
 }
 
-/** The rogue's hand-made gossip: RPC frames on its own meshsub stream to one victim. */
-async function sendRpc (rogue: P2PLibp2p, victim: P2PNode, messages: RPC.Message[]): Promise<void> {
-  const stream = await rogue.dialProtocol(peerIdFromString(victim.peerId), MESHSUB, { signal: AbortSignal.timeout(10_000) })
+/**
+ * Connects the rogue to the victim again if the victim hung up on it (defences against hostile
+ * peers may); false when the victim will not have it.
+ */
+async function reach (rogue: P2PLibp2p, victim: P2PNode): Promise<boolean> {
+  if (rogue.getConnections(peerIdFromString(victim.peerId)).length > 0) return true
+  const addr = victim.libp2p?.getMultiaddrs()[0]
+  if (addr == null) return false
+  try {
+    await rogue.dial(addr, { signal: AbortSignal.timeout(10_000) })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The rogue's hand-made gossip: RPC frames on its own meshsub stream to one victim; false if it cannot reach it. */
+async function sendRpc (rogue: P2PLibp2p, victim: P2PNode, messages: RPC.Message[]): Promise<boolean> {
+  if (!await reach(rogue, victim)) return false
+  let stream
+  try {
+    stream = await rogue.dialProtocol(peerIdFromString(victim.peerId), MESHSUB, { signal: AbortSignal.timeout(10_000) })
+  } catch {
+    return false
+  }
   // a few messages per RPC, as gossipsub sends them; each RPC stays under the 1 MiB inbound limit
   for (let i = 0; i < messages.length; i += 4) {
     const rpc = RPC.encode({ subscriptions: [], messages: messages.slice(i, i + 4) })
     if (!stream.send(frame(rpc))) await stream.onDrain({ signal: AbortSignal.timeout(10_000) })
   }
   // leave the stream open: gossipsub reads it until we go, and closing races the last frame
+  return true
 }
 
-/** Raw bytes on a fresh task stream to one victim. */
-async function sendTaskStream (rogue: P2PLibp2p, victim: P2PNode, chunks: Array<Uint8Array | Uint8ArrayList>): Promise<void> {
-  const stream = await rogue.dialProtocol(peerIdFromString(victim.peerId), taskProtocol(PV), { signal: AbortSignal.timeout(10_000) })
+/** Raw bytes on a fresh task stream to one victim; false if it cannot reach it. */
+async function sendTaskStream (rogue: P2PLibp2p, victim: P2PNode, chunks: Array<Uint8Array | Uint8ArrayList>): Promise<boolean> {
+  if (!await reach(rogue, victim)) return false
+  let stream
+  try {
+    stream = await rogue.dialProtocol(peerIdFromString(victim.peerId), taskProtocol(PV), { signal: AbortSignal.timeout(10_000) })
+  } catch {
+    return false
+  }
   try {
     for (const c of chunks) {
-      if (stream.status !== 'open' || stream.writeStatus !== 'writable') return // the victim reset it: fine
+      if (stream.status !== 'open' || stream.writeStatus !== 'writable') break // the victim reset it: fine
       if (!stream.send(c)) await stream.onDrain({ signal: AbortSignal.timeout(10_000) })
     }
   } catch {
     // the victim may reset the stream mid-write, which is what it should do with garbage
   }
+  return true
 }
 
 describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () => {
@@ -170,20 +200,6 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
       await rawMessage(key!, topic, beat(victimId), 'forged-from', victimId),
       await rawMessage(key!, topic, beat(own), 'unsigned')
     ]
-    const expected = new Map<string, number>()
-    for (const victim of all) {
-      const subscribed = victim.libp2p!.services.pubsub.getTopics()
-      const messages: RPC.Message[] = []
-      let counted = 0
-      for (const { topic, payloads } of Object.values(bad)) {
-        if (!subscribed.includes(topic)) continue
-        for (const p of payloads) messages.push(await rawMessage(key, topic, p))
-        counted += payloads.length
-        messages.push(...await underneath(topic))
-      }
-      expected.set(victim.peerId, counted)
-      await sendRpc(rogue, victim, messages)
-    }
 
     // ---- the task stream: garbage, broken framing, hostile but well-formed frames ----
     const running = sleeping.map(t => bootstrap.api.get(t.id)!)
@@ -211,14 +227,35 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
       frame(encodeFrame({ kind: 'offer', offer: { task: TaskRequest.decode(request(bytesOf(bootstrap.peerId), { payload: new TextEncoder().encode('x') })) } })),
       frame(encodeFrame({ kind: 'ack', ack: { id: running[0]!.id, attempt: 1, duplicate: false } }))
     ]
+    // the task stream first: defences against hostile peers may hang up on the rogue once its
+    // gossip has been judged, and then it could not try the rest
+    const streamed = new Set<string>()
     for (const victim of [bootstrap, wa, wb]) {
-      await sendTaskStream(rogue, victim, garbageFrames)
+      if (await sendTaskStream(rogue, victim, garbageFrames)) streamed.add(victim.peerId)
       await sendTaskStream(rogue, victim, malformed)
       await sendTaskStream(rogue, victim, [oversize])
       await sendTaskStream(rogue, victim, victim === bootstrap ? hostileToSubmitter : hostileToWorkers)
       // an endless varint: never a frame, must not take the node down
       await sendTaskStream(rogue, victim, [new Uint8Array(64).fill(0xff)])
     }
+    assert.ok(streamed.size > 0, 'the rogue could open a task stream to some victim')
+
+    const expected = new Map<string, number>()
+    const gossiped = new Set<string>()
+    for (const victim of all) {
+      const subscribed = victim.libp2p!.services.pubsub.getTopics()
+      const messages: RPC.Message[] = []
+      let counted = 0
+      for (const { topic, payloads } of Object.values(bad)) {
+        if (!subscribed.includes(topic)) continue
+        for (const p of payloads) messages.push(await rawMessage(key, topic, p))
+        counted += payloads.length
+        messages.push(...await underneath(topic))
+      }
+      expected.set(victim.peerId, counted)
+      if (await sendRpc(rogue, victim, messages)) gossiped.add(victim.peerId)
+    }
+    assert.ok(gossiped.size > 0, 'the rogue could gossip to some victim')
 
     // ---- honest tasks complete, rejections are counted, nobody crashed ----
     const done = await withTimeout(Promise.all(honest.map(async t => bootstrap.api.wait(t.id))), 120_000, 'the honest tasks')
@@ -235,16 +272,21 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
       const was = before.get(victim.peerId)!
       const want = expected.get(victim.peerId) ?? 0
       assert.ok(want >= 18, `${victim.role} is subscribed to the topics it should be (${want})`)
-      await waitFor(() => victim.rejectionCounts.gossip - was.gossip >= want, {
+      if (!gossiped.has(victim.peerId)) continue
+      // every message of the first RPC is judged; defences may graylist the rogue after that and
+      // drop the rest unread
+      await waitFor(() => victim.rejectionCounts.gossip - was.gossip >= 4, {
         timeoutMs: 30_000,
-        what: `${victim.role} to count ${want} rejected gossip messages`,
+        what: `${victim.role} to count rejected gossip messages`,
         describe: () => victim.rejectionCounts.gossip - was.gossip
       })
     }
     for (const victim of [bootstrap, wa, wb]) {
+      if (!streamed.has(victim.peerId)) continue
       const was = before.get(victim.peerId)!
-      // 20 garbage frames reset the first stream; 4 malformed frames; 1 oversize frame
-      await waitFor(() => victim.rejectionCounts.stream - was.stream >= 25, {
+      // 20 garbage frames reset the first stream (and the malformed and oversize ones count too
+      // unless the victim hung up on the rogue by then)
+      await waitFor(() => victim.rejectionCounts.stream - was.stream >= 20, {
         timeoutMs: 30_000,
         what: `${victim.role} to count its rejected frames`,
         describe: () => victim.rejectionCounts.stream - was.stream
@@ -263,7 +305,8 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
     // the submitters' own result summaries were accepted everywhere: nothing but the rogue's
     // messages was rejected (rejected and ignored messages are not forwarded, so each counts once)
     for (const victim of all) {
-      assert.equal(victim.rejectionCounts.gossip - before.get(victim.peerId)!.gossip, expected.get(victim.peerId), `${victim.role} rejected honest gossip`)
+      const delta = victim.rejectionCounts.gossip - before.get(victim.peerId)!.gossip
+      assert.ok(delta <= (expected.get(victim.peerId) ?? 0), `${victim.role} rejected honest gossip: ${delta} rejections for ${expected.get(victim.peerId)} bad messages`)
     }
   })
 })

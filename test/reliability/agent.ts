@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { loadConfigFile } from '../../src/config/index.ts'
 import { TERMINAL_STATUSES, type TaskView } from '../../src/node-api.ts'
 import { P2PNode } from '../../src/node.ts'
@@ -38,7 +39,7 @@ const shutdown = (drainMs: number): void => {
   if (stopping) return
   stopping = true
   const t0 = Date.now()
-  node.stop({ drainMs }).finally(() => {
+  node.stop({ drainMs }).catch(() => {}).finally(() => {
     reply({ event: 'stopped', ms: Date.now() - t0 })
     setTimeout(() => process.exit(0), 50)
   })
@@ -52,14 +53,20 @@ function reply (obj: unknown): void {
 
 /** Tasks this agent submitted, with their submission time and (once ended) latency. */
 const mine = new Map<string, { submittedAt: number, endedAt?: number, view?: TaskView, resultSha?: string, resultBytes?: number }>()
-const streams = new Map<string, { stop: () => void }>()
+const streams = new Map<string, { stop: () => void, ids: string[] }>()
 
 function payloadOf (bytes: number | undefined, text: string | undefined, i: number): string {
   if (bytes != null) return `${i}:`.padEnd(bytes, 'x')
   return text ?? `p-${i}`
 }
 
-async function submitOne (type: string, payload: string, extra: { selector?: string, timeoutMs?: number, maxAttempts?: number }): Promise<string> {
+interface SubmitExtra { selector?: string, timeoutMs?: number, maxAttempts?: number, queueTimeoutMs?: number }
+
+function extraOf (a: Record<string, unknown>): SubmitExtra {
+  return { selector: a.selector as string | undefined, timeoutMs: a.timeoutMs as number | undefined, maxAttempts: a.maxAttempts as number | undefined, queueTimeoutMs: a.queueTimeoutMs as number | undefined }
+}
+
+async function submitOne (type: string, payload: string, extra: SubmitExtra): Promise<string> {
   const t = await node.api.submit({ type, payload, ...extra })
   const rec: { submittedAt: number, endedAt?: number, view?: TaskView, resultSha?: string, resultBytes?: number } = { submittedAt: Date.now() }
   mine.set(t.id, rec)
@@ -105,7 +112,7 @@ function summary (ids?: string[]): Record<string, unknown> {
   }
 }
 
-type Handler = (args: Record<string, unknown>) => Promise<unknown> | unknown
+type Handler = (args: Record<string, unknown>) => unknown
 
 const handlers: Record<string, Handler> = {
   info: () => {
@@ -134,8 +141,7 @@ const handlers: Record<string, Handler> = {
     const count = Number(a.count ?? 1)
     const ids: string[] = []
     for (let i = 0; i < count; i++) {
-      ids.push(await submitOne(String(a.type), payloadOf(a.payloadBytes as number | undefined, a.payload as string | undefined, i),
-        { selector: a.selector as string | undefined, timeoutMs: a.timeoutMs as number | undefined, maxAttempts: a.maxAttempts as number | undefined }))
+      ids.push(await submitOne(String(a.type), payloadOf(a.payloadBytes as number | undefined, a.payload as string | undefined, i), extraOf(a)))
     }
     return ids
   },
@@ -145,16 +151,14 @@ const handlers: Record<string, Handler> = {
     const ids: string[] = []
     let i = 0
     const timer = setInterval(() => {
-      submitOne(String(a.type), payloadOf(a.payloadBytes as number | undefined, a.payload as string | undefined, i++),
-        { selector: a.selector as string | undefined, maxAttempts: a.maxAttempts as number | undefined })
+      submitOne(String(a.type), payloadOf(a.payloadBytes as number | undefined, a.payload as string | undefined, i++), extraOf(a))
         .then(id => { ids.push(id) }, () => {})
     }, Math.max(5, Math.round(1000 / Number(a.rate ?? 5))))
-    streams.set(name, { stop: () => { clearInterval(timer) } });
-    (streams.get(name) as { ids?: string[] }).ids = ids
+    streams.set(name, { stop: () => { clearInterval(timer) }, ids })
     return name
   },
   streamStop: (a) => {
-    const s = streams.get(String(a.name)) as ({ stop: () => void, ids?: string[] } | undefined)
+    const s = streams.get(String(a.name))
     s?.stop()
     return s?.ids ?? []
   },
@@ -185,6 +189,23 @@ const handlers: Record<string, Handler> = {
     } catch (err) {
       return { ok: false, ms: Date.now() - t0, error: (err as Error).name + ': ' + (err as Error).message.slice(0, 200) }
     }
+  },
+  /** dial a peer by ID (addresses from the peer store), as the task streams do */
+  dialPeer: async (a) => {
+    const t0 = Date.now()
+    try {
+      const conn = await node.libp2p!.dial(peerIdFromString(String(a.peer)), { signal: AbortSignal.timeout(Number(a.timeoutMs ?? 10_000)) })
+      return { ok: true, ms: Date.now() - t0, addr: conn.remoteAddr.toString(), limited: conn.limits != null }
+    } catch (err) {
+      const e = err as Error & { errors?: Error[] }
+      return { ok: false, ms: Date.now() - t0, error: `${e.name}: ${e.message}`, errors: e.errors?.map(x => `${x.name}: ${x.message}`.slice(0, 200)) }
+    }
+  },
+  peerAddrs: async (a) => {
+    try {
+      const p = await node.libp2p!.peerStore.get(peerIdFromString(String(a.peer)))
+      return p.addresses.map(x => x.multiaddr.toString())
+    } catch { return [] }
   },
   stop: (a) => { shutdown(Number(a.drainMs ?? 0)); return true }
 }

@@ -182,7 +182,7 @@ export class Cluster {
           let msg: { id?: number, ok: boolean, value?: unknown, error?: string, event?: string }
           try { msg = JSON.parse(line) as typeof msg } catch { log.write(`stdout: ${line}\n`); return }
           if (msg.event != null) {
-            node.events?.push(msg as Record<string, unknown>)
+            node.events?.push(msg)
             if (msg.event === 'started') done()
             return
           }
@@ -199,7 +199,7 @@ export class Cluster {
   }
 
   /** Calls an agent's control op. */
-  async call<T = unknown> (name: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<T> {
+  async call<T = unknown> (name: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000 + Number(args.timeoutMs ?? 90_000)): Promise<T> {
     const node = this.node(name)
     if (node.spec.kind !== 'agent') throw new Error(`${name} is not an agent`)
     const child = node.child

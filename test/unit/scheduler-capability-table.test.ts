@@ -95,6 +95,27 @@ describe('CapabilityTable', () => {
     assert.equal(table.advertise(ad('a', 2n), T0 + 9002), 'new')
   })
 
+  it('brings an expired peer back with its next heartbeat, until it has been silent for long', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('w', 1n, { labels: { zone: 'q' } }), T0)
+    table.heartbeat(hb('w', 1n), T0)
+    assert.deepEqual(table.expire(T0 + 5001), ['w'])
+    assert.equal(table.get('w'), undefined)
+    assert.deepEqual(table.workers(), [])
+    assert.equal(table.heartbeat(hb('w', 1n), T0 + 6000), false, 'an old heartbeat does not revive it')
+    assert.equal(table.get('w'), undefined)
+    assert.equal(table.heartbeat(hb('w', 2n, { running: 1, freeSlots: 3 }), T0 + 6000), true, 'a late heartbeat does')
+    assert.deepEqual(table.get('w')?.labels, { zone: 'q' }, 'with what it advertised')
+    assert.equal(table.get('w')?.running, 1)
+    // a stale advertisement cannot overwrite the dormant one either
+    table.expire(T0 + 11_001)
+    assert.equal(table.advertise(ad('w', 0n), T0 + 11_002), 'stale')
+    // silent for ten expiry periods: forgotten
+    table.expire(T0 + 6000 + 50_001)
+    assert.equal(table.heartbeat(hb('w', 3n), T0 + 6000 + 50_002), false)
+    assert.equal(table.get('w'), undefined)
+  })
+
   it('lists as workers only entries with slots', () => {
     const table = new CapabilityTable(5000)
     table.advertise(ad('w', 1n), T0)

@@ -30,7 +30,7 @@ export async function waitFor<T> (check: () => T | undefined | false | Promise<T
     }
     if (Date.now() >= deadline) {
       const state = options.describe != null ? ` last state: ${safeJson(options.describe())}` : ''
-      const error = lastError != null ? ` last error: ${(lastError as Error).message ?? String(lastError)}` : ''
+      const error = lastError instanceof Error ? ` last error: ${lastError.message}` : lastError != null ? ` last error: ${safeJson(lastError)}` : ''
       throw new Error(`timed out after ${timeoutMs}ms waiting for ${options.what ?? 'a condition'}.${state}${error}`)
     }
     await delay(options.intervalMs ?? 50)

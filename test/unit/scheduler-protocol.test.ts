@@ -1,0 +1,470 @@
+/**
+ * The submitter and the worker runtime on their own, their dependency bags built by hand: frames
+ * they send are captured, frames they receive are written by the test. This pins the lifecycle
+ * rules that real networks only hit by timing: re-sent results, late results, refusals, claims,
+ * renewals of unknown attempts, restarts from the journal, and the broadcast budget.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, afterEach, beforeEach, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { Executor } from '../../src/executor/index.ts'
+import { silentLogger } from '../../src/logger.ts'
+import { Receipt, WIRE_VERSION, type StreamFrame, type TaskRequest } from '../../src/protocol/codec.ts'
+import { CapabilityTable } from '../../src/scheduler/capability-table.ts'
+import { Journal } from '../../src/scheduler/journal.ts'
+import { leaseTimeoutMs } from '../../src/scheduler/policy.ts'
+import { Submitter, type SubmitterInit } from '../../src/scheduler/submitter.ts'
+import { WorkerRuntime } from '../../src/scheduler/worker-runtime.ts'
+import { waitFor } from '../utils/wait.ts'
+
+interface Sent { to: string, frame: StreamFrame, at?: number }
+
+const LEASE_MS = 100
+const INIT: SubmitterInit = {
+  network: 'test-net',
+  selfId: '',
+  defaultTimeoutMs: 5000,
+  maxAttempts: 3,
+  queueTimeoutMs: 60_000,
+  deadlineMs: 60_000,
+  maxPayloadBytes: 1024 * 1024,
+  leaseIntervalMs: LEASE_MS,
+  offerTimeoutMs: 400,
+  noWorkerGraceMs: 300,
+  weights: {},
+  keepFinished: 100
+}
+
+async function peer (): Promise<{ key: PrivateKey, id: string }> {
+  const key = await generateKeyPair('Ed25519')
+  return { key, id: peerIdFromPrivateKey(key).toString() }
+}
+
+class SubmitterHarness {
+  readonly sent: Sent[] = []
+  readonly broadcasts: TaskRequest[] = []
+  readonly table = new CapabilityTable(60_000)
+  submitter: Submitter
+  journal: Journal
+  private hbSeq = 1n
+
+  constructor (readonly dir: string, readonly self: { key: PrivateKey, id: string }, readonly init: Partial<SubmitterInit> = {}) {
+    this.journal = new Journal(dir)
+    this.submitter = this.build()
+  }
+
+  build (): Submitter {
+    return new Submitter({
+      table: this.table,
+      journal: this.journal,
+      logger: silentLogger,
+      privateKey: this.self.key,
+      send: async (to, frame) => { this.sent.push({ to, frame, at: Date.now() }) },
+      broadcast: async (_cap, request) => { this.broadcasts.push(request) },
+      publishResult: () => {},
+      rttMs: () => undefined
+    }, { ...INIT, selfId: this.self.id, ...this.init })
+  }
+
+  /** Stops this submitter and starts another on the same journal, as a restart would. */
+  restart (): void {
+    this.submitter.stop()
+    this.journal.close()
+    this.journal = new Journal(this.dir)
+    this.submitter = this.build()
+    this.submitter.start()
+  }
+
+  worker (id: string, extra: { slots?: number, labels?: Record<string, string>, types?: string[] } = {}): void {
+    const types = extra.types ?? ['compute', 'sleep']
+    this.table.advertise({ peerId: id, role: 'worker', capabilities: types, labels: extra.labels ?? {}, taskTypes: types, slots: extra.slots ?? 4, addrs: [], seq: 1n })
+  }
+
+  heartbeat (id: string, running = 0, freeSlots = 4): void {
+    this.table.heartbeat({ peerId: id, seq: this.hbSeq++, running, freeSlots, queue: 0, load: running / 4 })
+    this.submitter.kick()
+  }
+
+  frames (kind: StreamFrame['kind'], to?: string): Sent[] {
+    return this.sent.filter(s => s.frame.kind === kind && (to == null || s.to === to))
+  }
+
+  async offerFor (id: string, attempt: number): Promise<Sent> {
+    return waitFor(() => this.sent.find(s => s.frame.kind === 'offer' && s.frame.offer.task?.id === id && s.frame.offer.task.attempt === attempt), {
+      timeoutMs: 10_000, what: `an offer of ${id} attempt ${attempt}`, describe: () => this.sent.map(s => s.frame.kind)
+    })
+  }
+
+  result (from: string, id: string, attempt: number, ok = true, durationMs = 5): void {
+    this.submitter.onFrame(from, {
+      kind: 'result',
+      result: ok
+        ? { id, attempt, ok: true, output: new TextEncoder().encode('out'), error: '', code: '', durationMs }
+        : { id, attempt, ok: false, output: new Uint8Array(), error: 'boom', code: 'handler_error', durationMs }
+    })
+  }
+}
+
+/** The scheduler's timers are unref'd (the node's sockets keep it alive); here a test must. */
+function keepAlive (): () => void {
+  const timer = setInterval(() => {}, 1000)
+  return () => { clearInterval(timer) }
+}
+
+describe('Submitter', () => {
+  let dir = ''
+  let h: SubmitterHarness
+  let w1: { key: PrivateKey, id: string }
+  let w2: { key: PrivateKey, id: string }
+  let release = (): void => {}
+
+  beforeEach(async () => {
+    release = keepAlive()
+    dir = await mkdtemp(join(tmpdir(), 'p2p-submitter-'))
+    h = new SubmitterHarness(dir, await peer())
+    w1 = await peer()
+    w2 = await peer()
+  })
+
+  afterEach(async () => {
+    release()
+    h.submitter.stop()
+    h.journal.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('offers, runs and completes a task, acknowledging with a signed receipt', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const offer = await h.offerFor(t.id, 1)
+    assert.equal(offer.to, w1.id)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    assert.equal(h.submitter.get(t.id)?.status, 'running')
+    h.result(w1.id, t.id, 1, true, 1500)
+    const done = h.submitter.get(t.id)
+    assert.equal(done?.status, 'succeeded')
+    assert.equal(done?.result, 'out')
+    const [ack] = h.frames('ack', w1.id)
+    assert.ok(ack?.frame.kind === 'ack')
+    const receipt = ack.frame.ack.receipt
+    assert.ok(receipt != null && !ack.frame.ack.duplicate)
+    assert.ok(await h.self.key.publicKey.verify(Receipt.encode({ ...receipt, signature: new Uint8Array() }), receipt.signature))
+    assert.ok(receipt.credits > 0)
+  })
+
+  it('does not count a re-sent result as a duplicate, and acknowledges it again with the receipt', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    h.result(w1.id, t.id, 1)
+    h.result(w1.id, t.id, 1)
+    assert.equal(h.submitter.duplicates, 0)
+    const acks = h.frames('ack', w1.id)
+    assert.equal(acks.length, 2)
+    for (const a of acks) {
+      assert.ok(a.frame.kind === 'ack')
+      assert.equal(a.frame.ack.duplicate, false)
+      assert.ok(a.frame.ack.receipt != null)
+    }
+  })
+
+  it('caps credits at the time the attempt was held, whatever the worker reports', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    h.result(w1.id, t.id, 1, true, 4_000_000_000)
+    const entry = h.submitter.ledger().find(e => e.worker === w1.id)
+    assert.ok(entry != null && entry.credits < 60, `credits ${entry?.credits}`)
+  })
+
+  it('retries an attempt whose lease expired elsewhere, and counts its late result as a duplicate', async () => {
+    h.worker(w1.id)
+    h.worker(w2.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const first = await h.offerFor(t.id, 1)
+    const a = first.to
+    const b = a === w1.id ? w2.id : w1.id
+    h.submitter.onFrame(a, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    // no renewals: the lease runs out and attempt 2 goes to the other worker
+    const second = await h.offerFor(t.id, 2)
+    assert.equal(second.to, b, 'the retry avoids the worker where the attempt was lost')
+    const lost = h.submitter.get(t.id)?.history[0]
+    assert.equal(lost?.outcome, 'lost')
+    assert.match(lost?.error ?? '', /lease expired/)
+    h.submitter.onFrame(b, { kind: 'accept', accept: { id: t.id, attempt: 2 } })
+    h.result(a, t.id, 1)
+    assert.equal(h.submitter.duplicates, 1, 'the late result of the lost attempt')
+    assert.equal(h.submitter.get(t.id)?.status, 'running', 'and it is not delivered')
+    const dupAck = h.frames('ack', a).at(-1)
+    assert.ok(dupAck?.frame.kind === 'ack' && dupAck.frame.ack.duplicate && dupAck.frame.ack.receipt == null)
+    h.result(b, t.id, 2)
+    const done = h.submitter.get(t.id)
+    assert.equal(done?.status, 'succeeded')
+    assert.equal(done?.worker, b)
+    assert.deepEqual(done?.history.map(x => x.outcome), ['lost', 'succeeded'])
+    // a forged result from a peer that never ran it is dropped without counting
+    h.result(w2.id === a ? w1.id : (await peer()).id, t.id, 1)
+    assert.equal(h.submitter.duplicates, 1)
+  })
+
+  it('keeps a lease alive while the worker renews it', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'sleep', payload: '1' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const until = Date.now() + 3 * leaseTimeoutMs(LEASE_MS)
+    while (Date.now() < until) {
+      h.submitter.onFrame(w1.id, { kind: 'renew', renew: { ids: [t.id], attempts: [1] } })
+      await new Promise(resolve => setTimeout(resolve, LEASE_MS))
+    }
+    assert.equal(h.submitter.get(t.id)?.status, 'running')
+    assert.equal(h.submitter.get(t.id)?.attempts, 1)
+  })
+
+  it('passes over a worker that refused until it heartbeats again', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'refuse', refuse: { id: t.id, attempt: 1, reason: 'no free slot' } })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(h.frames('offer').length, 1, 'not offered again while it has not shown a free slot')
+    h.heartbeat(w1.id, 3, 1)
+    await waitFor(() => h.frames('offer').length === 2, { timeoutMs: 5000, what: 'the offer again after a heartbeat' })
+  })
+
+  it('moves on when an offer goes unanswered, and does not return to the silent worker', async () => {
+    h.worker(w1.id)
+    h.worker(w2.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const first = await h.offerFor(t.id, 1)
+    const next = await waitFor(() => h.frames('offer').find(s => s.to !== first.to), { timeoutMs: 5000, what: 'an offer to the other worker' })
+    assert.ok(next.frame.kind === 'offer' && next.frame.offer.task?.attempt === 1, 'no attempt was granted: still attempt 1')
+    assert.ok(h.frames('cancel', first.to).length >= 1, 'the unanswered offer is withdrawn')
+    // the silent worker's late accept is answered with a cancel, not a grant
+    h.submitter.onFrame(first.to, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    assert.equal(h.submitter.get(t.id)?.status, 'queued')
+    // the other refuses too; the silent one heartbeats, but it ignored this task's offer: it is
+    // passed over for three offer timeouts, then tried again
+    const timedOutAt = h.frames('cancel', first.to)[0]?.at ?? 0
+    h.submitter.onFrame(next.to, { kind: 'refuse', refuse: { id: t.id, attempt: 1, reason: 'no free slot' } })
+    const again = await waitFor(() => {
+      h.heartbeat(first.to)
+      return h.frames('offer', first.to)[1]
+    }, { timeoutMs: 10_000, intervalMs: 100, what: 'the silent worker to be tried again' })
+    assert.ok((again.at ?? 0) - timedOutAt >= 3 * INIT.offerTimeoutMs - 50, `tried again ${(again.at ?? 0) - timedOutAt} ms after its offer timed out`)
+  })
+
+  it('rejects claims from workers that cannot run the task or ignored its offer; grants an unknown capable one', async () => {
+    const stranger = await peer()
+    h.worker(w1.id, { types: ['echo'] })
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    h.submitter.onFrame(w1.id, { kind: 'claim', claim: { id: t.id, attempt: 1, freeSlots: 4 } })
+    assert.equal(h.frames('reject', w1.id).length, 1, 'a known worker without the handler')
+    h.submitter.onFrame(stranger.id, { kind: 'claim', claim: { id: t.id, attempt: 2, freeSlots: 4 } })
+    assert.equal(h.frames('reject', stranger.id).length, 1, 'a claim of the wrong attempt')
+    h.submitter.onFrame(stranger.id, { kind: 'claim', claim: { id: t.id, attempt: 1, freeSlots: 4 } })
+    const offer = await h.offerFor(t.id, 1)
+    assert.equal(offer.to, stranger.id, 'a worker we do not know yet may claim a broadcast task')
+    // it never answers; once withdrawn, its next claim is rejected
+    await waitFor(() => h.frames('cancel', stranger.id).length > 0, { timeoutMs: 5000, what: 'the offer to time out' })
+    h.submitter.onFrame(stranger.id, { kind: 'claim', claim: { id: t.id, attempt: 1, freeSlots: 4 } })
+    assert.equal(h.frames('reject', stranger.id).length, 2)
+  })
+
+  it('answers renewals of attempts it does not hold with cancels, and renewals of unknown ids not at all', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const before = h.sent.length
+    h.submitter.onFrame(w2.id, { kind: 'renew', renew: { ids: Array.from({ length: 1000 }, (_, i) => `made-up-${i}`), attempts: new Array<number>(1000).fill(1) } })
+    assert.equal(h.sent.length, before, 'no answer to made-up ids')
+    h.submitter.onFrame(w2.id, { kind: 'renew', renew: { ids: [t.id], attempts: [1] } })
+    assert.equal(h.frames('cancel', w2.id).length, 1, 'another worker runs an attempt that is not its own')
+    assert.equal(h.submitter.get(t.id)?.status, 'running')
+  })
+
+  it('ends a task no known worker can run after the grace period, with the reason', async () => {
+    h.worker(w1.id, { types: ['echo'] })
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const done = await h.submitter.wait(t.id)
+    assert.equal(done.status, 'no_capable_worker')
+    assert.match(done.error ?? '', /no worker advertises the capabilities \[compute\]/)
+    assert.ok(h.broadcasts.some(b => b.id === t.id), 'it asked workers it may not know first')
+  })
+
+  it('does not end old tasks when their worker is missing from the table only for a moment', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    // the worker is busy: the tasks wait
+    h.heartbeat(w1.id, 4, 0)
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await new Promise(resolve => setTimeout(resolve, INIT.noWorkerGraceMs * 2))
+    // the worker drops out of the table (late heartbeats) and comes back within the grace period
+    h.table.remove(w1.id)
+    await new Promise(resolve => setTimeout(resolve, INIT.noWorkerGraceMs / 3))
+    h.worker(w1.id)
+    h.heartbeat(w1.id, 0, 4)
+    await h.offerFor(t.id, 1)
+    assert.equal(h.submitter.get(t.id)?.status, 'queued')
+  })
+
+  it('resumes journaled tasks after a restart: running ones keep their lease, queued ones wait for the table to refill', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const running = await h.submitter.submit({ type: 'sleep', payload: '1' })
+    await h.offerFor(running.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: running.id, attempt: 1 } })
+    h.heartbeat(w1.id, 4, 0)
+    const queued = await h.submitter.submit({ type: 'compute', payload: 'y' })
+    await waitFor(() => h.submitter.get(running.id)?.status === 'running', { what: 'the first task to run' })
+    // give the journal's group commit a moment, then "crash" and restart with an empty table
+    await new Promise(resolve => setTimeout(resolve, 50))
+    h.table.remove(w1.id)
+    h.restart()
+    assert.equal(h.submitter.get(running.id)?.status, 'running')
+    assert.equal(h.submitter.get(queued.id)?.status, 'queued')
+    // no worker known for longer than the grace period: an empty table after a restart proves nothing
+    await new Promise(resolve => setTimeout(resolve, INIT.noWorkerGraceMs * 3))
+    assert.equal(h.submitter.get(queued.id)?.status, 'queued')
+    // the worker renews and reports: the attempt from before the restart completes the task
+    h.submitter.onFrame(w1.id, { kind: 'renew', renew: { ids: [running.id], attempts: [1] } })
+    h.result(w1.id, running.id, 1)
+    assert.equal(h.submitter.get(running.id)?.status, 'succeeded')
+    h.worker(w1.id)
+    h.heartbeat(w1.id, 0, 4)
+    await h.offerFor(queued.id, 1)
+  })
+
+  it('broadcasts a queue at most 10 tasks a second', async () => {
+    h.submitter.start()
+    const started = Date.now()
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => h.submitter.submit({ type: 'compute', payload: String(i) })))
+    await new Promise(resolve => setTimeout(resolve, 250))
+    const seconds = Math.ceil((Date.now() - started) / 1000)
+    assert.ok(h.broadcasts.length >= 1 && h.broadcasts.length <= 10 * seconds, `${h.broadcasts.length} broadcasts in ${seconds} s`)
+    assert.ok(h.broadcasts.every(b => b.payload.byteLength === 0 && b.payloadSize > 0), 'payloads travel in offers only')
+  })
+
+  it('cancels a running task at its worker', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'sleep', payload: '100000' })
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const view = await h.submitter.cancel(t.id)
+    assert.equal(view.status, 'cancelled')
+    await waitFor(() => h.frames('cancel', w1.id).length === 1, { what: 'the cancel frame' })
+    h.submitter.onFrame(w1.id, { kind: 'cancelAck', cancelAck: { id: t.id, attempt: 1 } })
+    assert.match(h.submitter.get(t.id)?.history[0]?.error ?? '', /cancel acknowledged/)
+    // a result that raced the cancel does not revive it
+    h.result(w1.id, t.id, 1)
+    assert.equal(h.submitter.get(t.id)?.status, 'cancelled')
+  })
+})
+
+describe('WorkerRuntime', () => {
+  const dirs: string[] = []
+  const release = keepAlive()
+  after(async () => {
+    release()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+
+  async function runtime (): Promise<{ rt: WorkerRuntime, sent: Sent[], executor: Executor, self: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'p2p-worker-rt-'))
+    dirs.push(dir)
+    const self = (await peer()).id
+    const executor = new Executor({ handlers: { sleep: { builtin: 'sleep' }, echo: { builtin: 'echo' } }, slots: 2, defaultTimeoutMs: 10_000 })
+    const sent: Sent[] = []
+    const rt = new WorkerRuntime({ executor, logger: silentLogger, send: async (to, frame) => { sent.push({ to, frame, at: Date.now() }) }, onLoadChange: () => {} }, {
+      selfId: self, dataDir: dir, capabilities: ['sleep', 'echo'], labels: {}, leaseIntervalMs: LEASE_MS, resultRetentionMs: 60_000
+    })
+    rt.start()
+    return { rt, sent, executor, self }
+  }
+
+  function offer (submitter: string, id: string, type: string, payload: string, attempt = 1): StreamFrame {
+    const task: TaskRequest = {
+      version: WIRE_VERSION, network: 'test-net', id, type, payload: new TextEncoder().encode(payload), payloadSize: payload.length,
+      requires: [type], selector: '', timeoutMs: 10_000, attempt, maxAttempts: 3, submitter: Uint8Array.from(peerIdFromString(submitter).toMultihash().bytes), created: 1n
+    }
+    return { kind: 'offer', offer: { task } }
+  }
+
+  it('accepts again when an attempt it runs is offered again (its accept was lost)', async () => {
+    const { rt, sent } = await runtime()
+    const s = (await peer()).id
+    try {
+      rt.onFrame(s, offer(s, 'a', 'sleep', '100000'))
+      rt.onFrame(s, offer(s, 'a', 'sleep', '100000'))
+      const accepts = sent.filter(x => x.frame.kind === 'accept')
+      assert.equal(accepts.length, 2)
+      assert.equal(rt.runningCount, 1, 'still one attempt')
+      // and another submitter offering the same id and attempt gets nothing of it
+      const other = (await peer()).id
+      rt.onFrame(other, offer(other, 'a', 'sleep', '100000'))
+      assert.equal(sent.filter(x => x.frame.kind === 'accept').length, 2)
+    } finally {
+      rt.stop()
+    }
+  })
+
+  it('refuses offers in another submitter\'s name and beyond its slots', async () => {
+    const { rt, sent } = await runtime()
+    const s = (await peer()).id
+    const mallory = (await peer()).id
+    try {
+      rt.onFrame(mallory, offer(s, 'x', 'sleep', '100000'))
+      assert.match(JSON.stringify(sent.at(-1)?.frame), /not the submitter/)
+      rt.onFrame(s, offer(s, 'b1', 'sleep', '100000'))
+      rt.onFrame(s, offer(s, 'b2', 'sleep', '100000'))
+      rt.onFrame(s, offer(s, 'b3', 'sleep', '100000'))
+      const last = sent.at(-1)?.frame
+      assert.ok(last?.kind === 'refuse' && last.refuse.id === 'b3' && /no free slot/.test(last.refuse.reason))
+      // a cancel from someone else leaves the attempt alone
+      rt.onFrame(mallory, { kind: 'cancel', cancel: { id: 'b1', attempt: 1 } })
+      assert.equal(rt.runningCount, 2)
+    } finally {
+      rt.stop()
+    }
+  })
+
+  it('re-sends a result only after an interval without an ack', async () => {
+    const { rt, sent } = await runtime()
+    const s = (await peer()).id
+    try {
+      rt.onFrame(s, offer(s, 'e', 'echo', 'hi'))
+      const results = await waitFor(() => {
+        const r = sent.filter(x => x.frame.kind === 'result')
+        return r.length >= 2 ? r : undefined
+      }, { what: 'the result to be re-sent' })
+      const gap = (results[1]?.at ?? 0) - (results[0]?.at ?? 0)
+      assert.ok(gap >= LEASE_MS, `re-sent ${gap} ms after sending: not at the next tick right after sending`)
+      rt.onFrame(s, { kind: 'ack', ack: { id: 'e', attempt: 1, duplicate: true } })
+      const n = sent.filter(x => x.frame.kind === 'result').length
+      await new Promise(resolve => setTimeout(resolve, LEASE_MS * 4))
+      assert.equal(sent.filter(x => x.frame.kind === 'result').length, n, 'acknowledged: no more re-sends')
+      assert.equal(rt.pendingResults, 0)
+    } finally {
+      rt.stop()
+    }
+  })
+})
