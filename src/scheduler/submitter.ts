@@ -575,7 +575,10 @@ export class Submitter {
       attempt,
       maxAttempts: t.maxAttempts,
       submitter: peerIdFromString(this.init.selfId).toMultihash().bytes,
-      created: BigInt(t.submittedAt)
+      // when this request was made, not the task: gossip validators judge a TaskRequest's
+      // freshness by it, and a task may be broadcast again long after its submission (a long
+      // queue, a retry after a long attempt); the task's age would make it a stale replay
+      created: BigInt(Date.now())
     }
   }
 

@@ -19,6 +19,12 @@ import { waitFor, withTimeout } from '../utils/wait.ts'
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
 
+/**
+ * Heartbeats every 2 s (the devnet configs say 1 s): leases of 3.5 s instead of 2 s, so renewals
+ * on an overloaded test machine do not run late and make attempts be retried for no reason.
+ */
+const OVERRIDES = { 'node.heartbeat_interval': '2s' }
+
 /** Waits for every task to end; generous, so only a stuck scheduler hits it (and then says what it saw). */
 async function waitAll (api: NodeApi, ids: string[], timeoutMs = 120_000): Promise<TaskView[]> {
   try {
@@ -40,7 +46,7 @@ function summarize (views: Array<TaskView | undefined>): string {
 async function startExtraWorker (devnet: Devnet, dataDir: string, name: string, overrides: ConfigOverrides): Promise<P2PNode> {
   const config = loadConfigFile(join(LOCAL_CONFIG_DIR, 'worker.yaml'), {
     env: {},
-    overrides: { 'node.data_dir': join(dataDir, name), 'network.bootstrap_peers': [devnet.bootstrapAddr], ...overrides }
+    overrides: { 'node.data_dir': join(dataDir, name), 'network.bootstrap_peers': [devnet.bootstrapAddr], ...OVERRIDES, ...overrides }
   })
   const node = new P2PNode(config, { logger: createLogger({ level: 'warn', format: 'auto', bindings: { node: name } }), api: false })
   try {
@@ -80,7 +86,7 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2p-scheduler-devnet-'))
-    devnet = await startDevnet({ workers: 3, api: false })
+    devnet = await startDevnet({ workers: 3, api: false, overrides: OVERRIDES })
     commands = await startExtraWorker(devnet, dir, 'commands', {
       'node.labels': { zone: 'x' },
       'tasks.handlers': {
@@ -121,7 +127,11 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
       const max = w.executor?.maxObservedRunning ?? -1
       assert.ok(max >= 1 && max <= 4, `worker ${w.config.node.labels.zone} ran up to ${max} at once with 4 slots`)
     }
-    assert.equal(bootstrap.submitter?.duplicates, 0, 'no result was delivered twice')
+    // exactly one result completed each task; a late result can only come from an attempt lost
+    // on the way (a lease that ran out on a machine too busy to renew it in time)
+    const lost = done.reduce((n, t) => n + t.history.filter(h => h.outcome === 'lost').length, 0)
+    for (const t of done) assert.equal(t.history.filter(h => h.outcome === 'succeeded').length, 1)
+    assert.ok((bootstrap.submitter?.duplicates ?? 0) <= lost, `${bootstrap.submitter?.duplicates} duplicates, ${lost} lost attempts`)
   })
 
   it('runs a task with selector zone=b only on the zone=b worker', async () => {

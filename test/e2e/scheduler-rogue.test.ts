@@ -119,7 +119,8 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2p-scheduler-rogue-'))
-    devnet = await startDevnet({ workers: 2, api: false })
+    // heartbeats every 2 s: leases of 3.5 s, which renewals on an overloaded machine still make
+    devnet = await startDevnet({ workers: 2, api: false, overrides: { 'node.heartbeat_interval': '2s' } })
     await waitForMesh(devnet, 60_000)
     key = await generateKeyPair('Ed25519')
     // the rogue passes the membership check: it runs this software's libp2p composition and agent
@@ -264,7 +265,12 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
       assert.ok(workers.some(w => w.peerId === t.worker), 'ran on an honest worker')
       assert.notEqual(t.result, 'forged')
     }
-    for (const t of done.slice(40)) assert.equal(t.attempts, 1, 'forged cancels did not stop the sleeps')
+    for (const t of done) {
+      // one completion; an extra attempt only from a lease run out on an overloaded machine (the
+      // worker side of forged cancels and rejects is pinned in test/unit/scheduler-protocol.test.ts)
+      assert.equal(t.history.filter(h => h.outcome === 'succeeded').length, 1)
+      for (const h of t.history.slice(0, -1)) assert.match(`${h.outcome ?? ''} ${h.error ?? ''}`, /^lost lease expired/, JSON.stringify(t.history))
+    }
     assert.equal(bootstrap.submitter?.duplicates, 0, 'forged results are not duplicates of real attempts')
     assert.ok(bootstrap.api.ledger().every(e => e.worker !== rogue!.peerId.toString()), 'the rogue earned nothing')
 

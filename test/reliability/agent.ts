@@ -184,7 +184,7 @@ const handlers: Record<string, Handler> = {
     const t0 = Date.now()
     try {
       // force: a new connection even when one to that peer exists (an existing one proves nothing about this address)
-      const conn = await node.libp2p!.dial(multiaddr(String(a.addr)), { force: true, signal: AbortSignal.timeout(Number(a.timeoutMs ?? 5000)) })
+      const conn = await node.libp2p!.dial(multiaddr(String(a.addr)), { force: a.force !== false, signal: AbortSignal.timeout(Number(a.timeoutMs ?? 5000)) })
       return { ok: true, ms: Date.now() - t0, addr: conn.remoteAddr.toString(), limited: conn.limits != null }
     } catch (err) {
       return { ok: false, ms: Date.now() - t0, error: (err as Error).name + ': ' + (err as Error).message.slice(0, 200) }

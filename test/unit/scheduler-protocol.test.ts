@@ -363,6 +363,18 @@ describe('Submitter', () => {
     assert.ok(h.broadcasts.every(b => b.payload.byteLength === 0 && b.payloadSize > 0), 'payloads travel in offers only')
   })
 
+  it('dates each broadcast request when it is made, so an old task is not a stale replay to validators', async () => {
+    // no worker at all for a while: the task is broadcast every 2 s until the grace period ends
+    h.journal.close()
+    h = new SubmitterHarness(join(dir, 'long-grace'), h.self, { noWorkerGraceMs: 30_000 })
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const first = await waitFor(() => h.broadcasts.find(b => b.id === t.id), { what: 'the first broadcast' })
+    const second = await waitFor(() => h.broadcasts.filter(b => b.id === t.id)[1], { timeoutMs: 10_000, what: 'the broadcast again' })
+    assert.ok(second.created > first.created, 'a fresh timestamp each time')
+    assert.ok(Number(second.created) >= t.submittedAt + 2000)
+  })
+
   it('cancels a running task at its worker', async () => {
     h.worker(w1.id)
     h.submitter.start()

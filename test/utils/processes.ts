@@ -168,6 +168,15 @@ export class NodeProcess {
   }
 }
 
+/** Every child still running, killed if the test process exits without closing its ProcessNet. */
+const live = new Set<NodeProcess>()
+process.once('exit', () => {
+  for (const p of live) {
+    if (p.stopped) p.signal('SIGCONT')
+    p.child?.kill('SIGKILL')
+  }
+})
+
 /** Owns a temp directory and every process started in it; `close()` kills them all. */
 export class ProcessNet {
   readonly procs: NodeProcess[] = []
@@ -199,7 +208,7 @@ export class ProcessNet {
       network: {
         bootstrap_peers: init.bootstrap ?? [],
         enable_mdns: false,
-        connection_timeout: 5,
+        connection_timeout: 10,
         rebootstrap_backoff: 1,
         ...(init.extra?.network ?? {})
       },
@@ -216,6 +225,7 @@ export class ProcessNet {
     await writeFile(configFile, stringify(config))
     const proc = new NodeProcess({ ...init }, configFile, dataDir, listenPort, apiPort)
     this.procs.push(proc)
+    live.add(proc)
     proc.start()
     return proc
   }
@@ -225,6 +235,7 @@ export class ProcessNet {
     await Promise.all(this.procs.map(async p => {
       if (p.stopped) p.signal('SIGCONT')
       await p.kill().catch(() => {})
+      live.delete(p)
     }))
     if (this.dir != null) await rm(this.dir, { recursive: true, force: true })
   }
