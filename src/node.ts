@@ -3,6 +3,7 @@
  * libp2p, journal, executor, scheduler, discovery, health, API) and stop() takes them down in
  * reverse, idempotently, with a timeout on libp2p.stop().
  */
+import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -206,14 +207,13 @@ export class P2PNode {
       publishResult: (r) => {
         void this.gossip?.publishTaskResponse({
           version: WIRE_VERSION, network: pv, id: r.id, attempt: r.attempt, worker: peerIdFromString(r.worker).toMultihash().bytes,
-          status: r.status, durationMs: r.durationMs, resultDigest: new Uint8Array(), timestamp: BigInt(Date.now())
+          status: r.status, durationMs: r.durationMs, resultDigest: createHash('sha256').update(r.output).digest(), timestamp: BigInt(Date.now())
         })
       },
       rttMs: (p) => this.health?.get(p)?.rttMs
     }, {
       network: pv,
       selfId: this.peerId,
-      defaultTimeoutMs: tasks.defaultTimeoutMs,
       maxAttempts: tasks.maxAttempts,
       queueTimeoutMs: tasks.queueTimeoutMs,
       deadlineMs: tasks.deadlineMs,

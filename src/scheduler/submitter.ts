@@ -17,8 +17,9 @@ import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts
 import { parseSelector } from './selector.ts'
 import type { StreamFrame } from '../protocol/codec.ts'
 
+/** Codes are the API's error codes (src/api maps each to an HTTP status). */
 export class TaskError extends Error {
-  constructor (readonly code: 'not_found' | 'invalid' | 'too_large' | 'stopped', message: string) {
+  constructor (readonly code: 'not_found' | 'invalid_argument' | 'payload_too_large' | 'unavailable', message: string) {
     super(message)
     this.name = 'TaskError'
   }
@@ -27,7 +28,6 @@ export class TaskError extends Error {
 export interface SubmitterInit {
   network: string
   selfId: string
-  defaultTimeoutMs: number
   maxAttempts: number
   queueTimeoutMs: number
   deadlineMs: number
@@ -60,6 +60,7 @@ interface Task {
   payload: Uint8Array<ArrayBuffer>
   requires: string[]
   selector: string
+  /** execution timeout per attempt; 0: the worker's own (its handler's timeout or tasks.default_timeout) */
   timeoutMs: number
   maxAttempts: number
   queueTimeoutMs: number
@@ -176,16 +177,16 @@ export class Submitter {
   // ---- the programmatic API -------------------------------------------------------------
 
   async submit (req: SubmitRequest): Promise<TaskView> {
-    if (this.stopped) throw new TaskError('stopped', 'the node is stopping')
+    if (this.stopped) throw new TaskError('unavailable', 'the node is stopping')
     const type = typeof req.type === 'string' ? req.type.trim() : ''
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(type)) throw new TaskError('invalid', `task type "${String(req.type)}" must be 1-64 letters, digits, ".", "_" or "-"`)
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(type)) throw new TaskError('invalid_argument', `task type "${String(req.type)}" must be 1-64 letters, digits, ".", "_" or "-"`)
     const payload = typeof req.payload === 'string' ? new TextEncoder().encode(req.payload) : Uint8Array.from(req.payload)
-    if (payload.byteLength > this.init.maxPayloadBytes) throw new TaskError('too_large', `payload of ${payload.byteLength} bytes exceeds tasks.max_payload (${this.init.maxPayloadBytes})`)
+    if (payload.byteLength > this.init.maxPayloadBytes) throw new TaskError('payload_too_large', `payload of ${payload.byteLength} bytes exceeds tasks.max_payload (${this.init.maxPayloadBytes})`)
     const selector = req.selector ?? ''
-    try { parseSelector(selector) } catch (err) { throw new TaskError('invalid', (err as Error).message) }
+    try { parseSelector(selector) } catch (err) { throw new TaskError('invalid_argument', (err as Error).message) }
     const requires = req.requires != null && req.requires.length > 0 ? [...new Set(req.requires)] : [type]
     const positive = (v: number | undefined, name: string, max: number): void => {
-      if (v != null && (!Number.isInteger(v) || v < 1 || v > max)) throw new TaskError('invalid', `${name} must be an integer from 1 to ${max}`)
+      if (v != null && (!Number.isInteger(v) || v < 1 || v > max)) throw new TaskError('invalid_argument', `${name} must be an integer from 1 to ${max}`)
     }
     positive(req.timeoutMs, 'timeout', 7 * 24 * 3600_000)
     positive(req.maxAttempts, 'max attempts', 100)
@@ -198,7 +199,7 @@ export class Submitter {
       payload,
       requires,
       selector,
-      timeoutMs: req.timeoutMs ?? this.init.defaultTimeoutMs,
+      timeoutMs: req.timeoutMs ?? 0,
       maxAttempts: req.maxAttempts ?? this.init.maxAttempts,
       queueTimeoutMs: req.queueTimeoutMs ?? this.init.queueTimeoutMs,
       deadlineMs: req.deadlineMs ?? this.init.deadlineMs,
@@ -618,8 +619,9 @@ export class Submitter {
         if (now > t.active.leaseExpires) {
           this.failAttempt(t, 'lost', `lease expired: worker ${short(t.active.worker)} stopped renewing`)
           placed = true
-        } else if (now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
-          // the worker should have reported its own timeout by now
+        } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
+          // the worker should have reported its own timeout by now (without an explicit timeout the
+          // worker enforces its handler's; its lease and the total deadline still bound the attempt)
           this.components.send(t.active.worker, { kind: 'cancel', cancel: { id: t.id, attempt: t.active.attempt } }).catch(() => {})
           this.failAttempt(t, 'timed_out', `execution timeout of ${t.timeoutMs}ms`)
           placed = true

@@ -92,7 +92,9 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
       'tasks.handlers': {
         bad: { command: ['/bin/sh', '-c', 'echo starting >&2; echo boom >&2; exit 3'] },
         // a background grandchild proves the whole process group dies on timeout
-        hang: { command: ['/bin/sh', '-c', 'sleep 300 & echo $! > "$0"; wait', join(dir, 'hang.pid')] }
+        hang: { command: ['/bin/sh', '-c', 'sleep 300 & echo $! > "$0"; wait', join(dir, 'hang.pid')] },
+        // its own timeout from config applies when the task names none
+        slowcmd: { command: ['/bin/sleep', '30'], timeout: '700ms' }
       }
     })
     await waitForMesh(devnet, 60_000)
@@ -182,6 +184,14 @@ describe('scheduler on an in-process devnet', { timeout: 300_000 }, () => {
       assert.equal(h.outcome, 'failed')
       assert.match(h.error ?? '', /boom/)
     }
+  })
+
+  it('applies a command handler\'s configured timeout when the task names none', async () => {
+    const { bootstrap } = net()
+    const t = await bootstrap.api.submit({ type: 'slowcmd', payload: '', maxAttempts: 1 })
+    const done = await withTimeout(bootstrap.api.wait(t.id), 60_000, 'the slow command task')
+    assert.equal(done.status, 'timed_out', done.error)
+    assert.match(done.error ?? '', /timed out after 700ms/)
   })
 
   it('ends a command past its timeout as timed_out, its process group killed', async () => {

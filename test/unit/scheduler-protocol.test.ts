@@ -28,7 +28,6 @@ const LEASE_MS = 100
 const INIT: SubmitterInit = {
   network: 'test-net',
   selfId: '',
-  defaultTimeoutMs: 5000,
   maxAttempts: 3,
   queueTimeoutMs: 60_000,
   deadlineMs: 60_000,
