@@ -80,7 +80,7 @@ export class P2PNet implements TaskSystem {
         'node.heartbeat_interval': 1,
         'tasks.slots': 0,
         'api.enabled': false,
-        'log.level': 'warn',
+        'log.level': 'error',
         'log.format': 'json',
         ...init.gatewayOverrides
       }

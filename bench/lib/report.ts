@@ -61,6 +61,7 @@ export const FIGURES: Record<ScenarioName, Record<string, FigureDef>> = {
     p50_: ms('burst latency p50, W='),
     p99_: ms('burst latency p99, W='),
     scale_ratio: { label: 'throughput largest / smallest W', unit: '×', digits: 2 },
+    not_up: count('sizes whose network never became schedulable'),
     failed: count('failed'),
     lost: count('lost'),
     twice: count('completed twice')
@@ -116,7 +117,9 @@ function ratioTarget (results: Results, s: ScenarioName, key: string, target: st
 
 function absTarget (results: Results, s: ScenarioName, key: string, target: string, ok: (v: number) => boolean, unit: string): TargetResult {
   const v = med(results, s, 'p2p', key)
-  if (!Number.isFinite(v)) return { target, value: 'not run', met: undefined }
+  const ran = (results[s]?.p2p?.runs ?? []).some(r => 'figures' in r)
+  if (!Number.isFinite(v) && ran) return { target, value: 'no figure: the network of that size did not come up (see the table)', met: false }
+  if (!Number.isFinite(v)) return { target, value: (results[s]?.p2p?.runs.length ?? 0) > 0 ? 'the scenario failed (see the table)' : 'not run', met: (results[s]?.p2p?.runs.length ?? 0) > 0 ? false : undefined }
   return { target, value: `${fmt(v)} ${unit}`, met: ok(v) }
 }
 
@@ -198,7 +201,7 @@ export function formatTable (results: Results, order: readonly ScenarioName[], m
       rows.push([first ? s : '', def.label, def.unit, cell(ps, def.digits, p?.runs.length), b == null ? '' : cell(bs, def.digits, b.runs.length), ratio])
       first = false
     }
-    for (const e of errors) rows.push([first ? s : '', `error: ${e.error.split('\n')[0]}`, '', '', '', ''])
+    for (const e of errors) rows.push([first ? s : '', `error: ${(e.error.split('\n')[0] ?? '').slice(0, 80)}`, '', '', '', ''])
   }
   return markdown ? toMarkdown(rows) : toText(rows)
 }

@@ -12,12 +12,25 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { opts } = ctx
   const figures: Record<string, number> = {}
   const resources: Record<string, ResourceReport> = {}
+  const notes: Record<string, unknown> = {}
   let lost = 0
   let twice = 0
   let failed = 0
+  let notUp = 0
   for (const size of opts.counts.scaleWorkers) {
     const t0 = performance.now()
-    const net = await P2PNet.start({ dir: `${ctx.dir}/w${size}`, workers: size, slots: opts.slots, probe: true, relayTransport: opts.relayTransport }, 60_000 + size * 3000)
+    let net: P2PNet
+    try {
+      net = await P2PNet.start({ dir: `${ctx.dir}/w${size}`, workers: size, slots: opts.slots, probe: true, relayTransport: opts.relayTransport }, 60_000 + size * 3000)
+    } catch (err) {
+      // a size whose network never becomes schedulable is a result, not the end of the scenario
+      notUp++
+      figures[`up_${size}`] = Number.NaN
+      figures[`throughput_${size}`] = Number.NaN
+      notes[`w${size}`] = (err as Error).message.split('\n')[0]
+      ctx.log(`  ${size} workers: ${(err as Error).message.split('\n')[0]}`)
+      continue
+    }
     try {
       figures[`up_${size}`] = performance.now() - t0
       await warmup(net, opts.counts.warmup)
@@ -39,10 +52,11 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
   const first = opts.counts.scaleWorkers[0] as number
   const last = opts.counts.scaleWorkers.at(-1) as number
   figures.scale_ratio = (figures[`throughput_${last}`] ?? Number.NaN) / (figures[`throughput_${first}`] ?? Number.NaN)
+  figures.not_up = notUp
   figures.failed = failed
   figures.lost = lost
   figures.twice = twice
-  return { figures, resources }
+  return { figures, resources, notes }
 }
 
 export const scaleScenario: Scenario = {

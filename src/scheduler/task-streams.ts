@@ -141,9 +141,11 @@ export class TaskStreams {
         const existing = this.components.libp2p.getConnections(peer)
           .filter(c => c.status === 'open')
           .sort((a, b) => Number(a.limits != null) - Number(b.limits != null))[0]
+        const dial = async (): Promise<Stream> => await this.components.libp2p.dialProtocol(peer, this.init.protocol, { runOnLimitedConnection: true, signal })
+        // a connection that is going away refuses the stream: then dial as before
         const stream = existing != null
-          ? await existing.newStream(this.init.protocol, { runOnLimitedConnection: true, signal })
-          : await this.components.libp2p.dialProtocol(peer, this.init.protocol, { runOnLimitedConnection: true, signal })
+          ? await existing.newStream(this.init.protocol, { runOnLimitedConnection: true, signal }).catch(async () => await dial())
+          : await dial()
         ch.stream = stream
         // the far side never writes on our outbound stream; read to notice a reset
         stream.addEventListener('close', () => { if (ch.stream === stream) ch.stream = undefined })

@@ -78,9 +78,14 @@ describe('reliability: NATed workers and relay restarts (netns)', { skip, timeou
     const relayAddr = c.node('relay').spec.host.address
     const circuitB = (await c.call<AgentInfo>('wb', 'info')).circuits.find(a => a.startsWith(`/ip4/${relayAddr}/`))
     assert.ok(circuitB != null, 'B has no circuit address through the relay\'s WAN address')
-    // not forced: A may already reach B through this circuit (B dials peers it learns of); a second
-    // circuit between the same two peers is refused by libp2p, which proves nothing
-    const viaRelay = await c.call<{ ok: boolean, limited: boolean, addr: string }>('wa', 'dial', { addr: circuitB, timeoutMs: 15_000, force: false })
+    // A usually reaches B through this circuit already (B dials peers it learns of); libp2p refuses
+    // a second circuit between the same two peers, so dial only when there is none
+    const relayedAB = async (): Promise<ConnectionInfo[]> => (await c.call<ConnectionInfo[]>('wa', 'connections')).filter(x => x.peer === wb.peerId && x.relayed)
+    let viaRelay: { ok: boolean, existing?: boolean, addr?: string, error?: string } = (await relayedAB()).length > 0
+      ? { ok: true, existing: true }
+      : await c.call<{ ok: boolean, addr?: string, error?: string }>('wa', 'dial', { addr: circuitB, timeoutMs: 15_000, force: false })
+    // a dial that lost the race against B's own dial to A is closed as a duplicate: the circuit exists
+    if (!viaRelay.ok && (await relayedAB()).length > 0) viaRelay = { ok: true, existing: true }
     assert.equal(viaRelay.ok, true, JSON.stringify(viaRelay))
 
     // tasks from the WAN to each zone and from A to B (only through the relay), small and > 1 MiB
@@ -115,7 +120,8 @@ describe('reliability: NATed workers and relay restarts (netns)', { skip, timeou
     const aConns = await c.call<ConnectionInfo[]>('wa', 'connections')
     const clientConns = await c.call<ConnectionInfo[]>('client', 'connections')
     const ab = aConns.filter(x => x.peer === wb.peerId)
-    assert.ok(ab.length > 0 && ab.every(x => x.relayed), `A-B connections: ${JSON.stringify(ab)}`)
+    // (a relayed connection may already have been closed again: the tasks above are the proof)
+    assert.ok(ab.every(x => x.relayed), `a direct A-B connection: ${JSON.stringify(ab)}`)
     const toWorkers = clientConns.filter(x => x.peer === wa.peerId || x.peer === wb.peerId)
     report(t, 'nat', {
       probe_wan_to_nated: probeWan,

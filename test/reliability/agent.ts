@@ -207,6 +207,8 @@ const handlers: Record<string, Handler> = {
       return p.addresses.map(x => x.multiaddr.toString())
     } catch { return [] }
   },
+  /** for experiments: turn the relay watchdog off (it cannot be turned on again) */
+  watchdogOff: () => { node.relayWatchdog?.stop(); return node.relayWatchdog != null },
   stop: (a) => { shutdown(Number(a.drainMs ?? 0)); return true }
 }
 

@@ -9,7 +9,7 @@
  * 127.0.0.1:8080 inside the namespace, identity in the node's data_dir (created here first, so peer
  * IDs are known before start and survive restarts).
  */
-import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, type WriteStream } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, type WriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -331,14 +331,4 @@ export interface TaskSummary {
   max?: number
 }
 
-/**
- * One line of figures per scenario, as a test diagnostic (`# RELIABILITY <scenario> {...}` in the
- * test output) and, when RELIABILITY_OUT names a file, appended there: docs/reliability.md is
- * written from these lines.
- */
-export function report (t: { diagnostic: (message: string) => void }, scenario: string, figures: Record<string, unknown>): void {
-  const line = `RELIABILITY ${scenario} ${JSON.stringify(figures)}`
-  t.diagnostic(line)
-  const out = process.env.RELIABILITY_OUT
-  if (out != null && out !== '') appendFileSync(out, `${new Date().toISOString()} ${line}\n`)
-}
+export { report } from './report.ts'

@@ -26,6 +26,7 @@ import { capabilitiesTopic, heartbeatTopic, resultsTopic, tasksTopic } from '../
 import { Gossip, peerIdFromBytes } from '../../src/scheduler/gossip.ts'
 import { FrameReader } from '../../src/scheduler/task-streams.ts'
 import { createLogger } from '../../src/logger.ts'
+import { report } from '../reliability/report.ts'
 
 const PV = 'p2p-network'
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500)
@@ -110,6 +111,11 @@ function decodeOrReject<T> (decode: () => T): T | undefined {
 
 describe('fuzz: decoders, the gossip validator and the stream framing', () => {
   let peers: PeerId[] = []
+  /** properties that found a crash or an invalid message accepted (each also fails its test) */
+  let failedProperties = 0
+  const check = (run: () => void): void => {
+    try { run() } catch (err) { failedProperties++; throw err }
+  }
   const stats: Record<string, { runs: number, accepted: number }> = {}
   const count = (name: string, accepted: boolean): void => {
     const s = stats[name] ??= { runs: 0, accepted: 0 }
@@ -174,13 +180,15 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
     ['StreamFrame', streamFrame, b => { const f = decodeOrReject(() => decodeFrame(b, PV, MAX_FRAME)); return f == null ? undefined : validFrame(f) }]
   ]
 
-  for (const [name, arb, check] of decoderCases) {
+  for (const [name, arb, accepts] of decoderCases) {
     it(`${name}: random and mutated bytes never crash the decoder, and nothing invalid is accepted`, () => {
-      fc.assert(fc.property(inputs(arb()), bytes => {
-        const verdict = check(bytes)
-        count(name, verdict === true)
-        return verdict !== false
-      }), { numRuns: RUNS })
+      check(() => {
+        fc.assert(fc.property(inputs(arb()), bytes => {
+          const verdict = accepts(bytes)
+          count(name, verdict === true)
+          return verdict !== false
+        }), { numRuns: RUNS })
+      })
     })
   }
 
@@ -213,7 +221,7 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
     for (const [topic, arb, spec] of topics) {
       const validator = validators.get(topic)
       assert.ok(validator != null, `no validator on ${topic}`)
-      fc.assert(fc.property(inputs(arb()), fc.constantFrom(...peers), fc.boolean(), (data, from, signed) => {
+      check(() => fc.assert(fc.property(inputs(arb()), fc.constantFrom(...peers), fc.boolean(), (data, from, signed) => {
         const message: Message = signed
           ? { type: 'signed', from, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: undefined as never }
           : { type: 'unsigned', topic, data }
@@ -235,7 +243,7 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
         try { claimed = peerIdFromBytes(ok.claimed) } catch { return false }
         const age = Date.now() - Number(ok.ts)
         return (!ok.signer || claimed === from.toString()) && age <= GOSSIP_MAX_AGE + 1000 && age >= -61_000
-      }), { numRuns: RUNS })
+      }), { numRuns: RUNS }))
     }
     // one more: a topic of another network is never accepted
     const v = validators.get(heartbeatTopic(PV))!
@@ -253,7 +261,7 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
       { arbitrary: fc.uint8Array({ maxLength: 256 }), weight: 1 },
       { arbitrary: fc.constant(frame(new Uint8Array(MAX_FRAME + 1)).subarray()), weight: 1 }
     )
-    fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 20 }), (pieces, cuts) => {
+    check(() => fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 20 }), (pieces, cuts) => {
       const all = Uint8Array.from(pieces.flatMap(p => Array.from(p)))
       const reader = new FrameReader({ network: PV, maxFrameBytes: MAX_FRAME })
       let at = 0
@@ -272,11 +280,11 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
         }
       }
       return true
-    }), { numRuns: RUNS })
+    }), { numRuns: RUNS }))
   })
 
   it('reports the runs (diagnostic)', (t) => {
-    t.diagnostic(`RELIABILITY fuzz ${JSON.stringify({ runs_per_property: RUNS, ...stats })}`)
+    report(t, 'fuzz', { runs_per_property: RUNS, failed_properties: failedProperties, ...stats })
     for (const s of Object.values(stats)) assert.ok(s.runs > 0)
   })
 })
