@@ -21,8 +21,10 @@ describe('the node: roles, discovery, identity, isolation', { timeout: 240_000 }
       workers.every(w => workers.every(o => o === w || connected(w, o))))
     // and each knows the others' capabilities and roles
     await until('capability tables filled', () => workers.every(w => w.table.workers().length === 3))
-    const roles = workers[0]!.peers().map(p => p.role).sort()
-    assert.deepEqual(roles, ['bootstrap', 'relay', 'worker', 'worker'])
+    // identify may finish a moment after the connection opens: wait for the peer table to list them
+    const roles = (): string => workers[0]!.peers().map(p => p.role).sort().join(',')
+    await until('the peer table lists every role', () => roles() === 'bootstrap,relay,worker,worker')
+    assert.equal(roles(), 'bootstrap,relay,worker,worker')
   })
 
   it('a worker restarted with the same data_dir keeps its peer ID and reconnects to known peers while the bootstrap is down', async () => {
