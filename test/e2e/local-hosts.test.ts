@@ -43,9 +43,7 @@ describe('local hosts: the Kubernetes layout in network namespaces', { skip, tim
       `the bootstrap's task ran on ${result.fromBootstrap.worker ?? '?'}, not on a worker it knows`)
   })
 
-  it('the NATed worker holds a reservation on the relay', {
-    todo: 'workers behind NAT do not reserve a relay slot yet (status.relayReservations stays empty); remote-cluster pools depend on it'
-  }, async () => {
+  it('the NATed worker holds a reservation on the relay', async () => {
     const worker = net!.workers[0]!
     const reservations = await net!.waitFor('a relay reservation on the NATed worker', 20_000, async () => {
       const status = await net!.api<NodeStatus>(worker, '/api/v1/status')
