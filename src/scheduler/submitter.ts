@@ -101,6 +101,8 @@ interface Task {
 }
 
 const TICK_MS = 100
+/** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
+const SWEEP_MS = 500
 /** reused: constructing a fatal UTF-8 decoder per view costs more than the decode */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 /**
@@ -128,6 +130,7 @@ export class Submitter {
   private placing = false
   private placeAgain = false
   private placeScheduled = false
+  private lastSweep = 0
   private readonly needsCache = new WeakMap<Task, TaskNeeds>()
   private broadcastWindow = { start: 0, sent: 0 }
   /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
@@ -340,7 +343,7 @@ export class Submitter {
     this.placeScheduled = true
     queueMicrotask(() => {
       this.placeScheduled = false
-      this.place()
+      this.place(false)
     })
   }
 
@@ -467,7 +470,14 @@ export class Submitter {
 
   // ---- placement ----------------------------------------------------------------------
 
-  private place (): void {
+  /**
+   * A placement pass. Passes run on every kick (a result, a refusal, a heartbeat with room, a batch
+   * of submissions) and stop as soon as no known worker has room, so a long queue costs nothing
+   * while every worker is busy. The `sweep` pass (every SWEEP_MS from the tick) walks the whole
+   * queue for the rest: broadcasting tasks no known worker can take, and ending those no worker
+   * can ever take.
+   */
+  private place (sweep = false): void {
     if (this.stopped) return
     this.placing = true
     try {
@@ -485,6 +495,7 @@ export class Submitter {
           const t = this.tasks.get(id)
           if (t == null || t.status !== 'queued') { this.queue.delete(id); continue }
           if (t.offer != null || t.active != null || now < t.notBefore) continue
+          if (!free && !sweep) break
           const needs = this.needs(t)
           if (free) {
             const ranked = rankCandidates(workers, needs, {
@@ -501,6 +512,7 @@ export class Submitter {
               continue
             }
           }
+          if (!sweep) continue
           const capable = workers.some(w => canRun(w, needs))
           // no known worker is free: tell idle capable workers we may not know, at most every 2 s.
           // While known capable workers are merely busy, wait a while first: they free slots soon,
@@ -635,6 +647,10 @@ export class Submitter {
       if (t.status === 'queued' && t.offer == null && now >= t.notBefore) placed = true
     }
     if (placed) this.kick()
+    if (now - this.lastSweep >= SWEEP_MS && !this.placing) {
+      this.lastSweep = now
+      this.place(true)
+    }
     this.updateQueuedMetric()
   }
 
