@@ -59,8 +59,11 @@ export function estimatedFree (w: WorkerInfo, inflight: number): number {
  */
 export function rankCandidates (workers: readonly WorkerInfo[], task: TaskNeeds, ctx: RankContext): WorkerInfo[] {
   const scored: Array<{ w: WorkerInfo, score: number }> = []
+  // avoid workers where the task failed while any other capable worker exists, even a busy one:
+  // it frees a slot soon, while the failed one may be cut off and only time out the offer
+  const others = workers.some(w => canRun(w, task) && !ctx.failedOn.has(w.peerId))
   for (const w of workers) {
-    if (!canRun(w, task) || ctx.full(w.peerId)) continue
+    if (!canRun(w, task) || ctx.full(w.peerId) || (others && ctx.failedOn.has(w.peerId))) continue
     const free = estimatedFree(w, ctx.inflight(w.peerId))
     if (free <= 0) continue
     const rtt = ctx.rttMs(w.peerId) ?? 5

@@ -182,10 +182,12 @@ describe('rankCandidates', () => {
     }
   })
 
-  it('puts workers where the task already failed last, but still offers them when no other can serve', () => {
+  it('avoids workers where the task already failed while another capable worker exists, even a full one', () => {
     const ws = [worker('failed-here'), worker('busy-other', { running: 3 })]
-    assert.deepEqual(ids(rankCandidates(ws, needs('compute'), ctx({ failedOn: new Set(['failed-here']) }))), ['busy-other', 'failed-here'])
-    const only = [worker('failed-here'), worker('full-other', { running: 4 })]
+    assert.deepEqual(ids(rankCandidates(ws, needs('compute'), ctx({ failedOn: new Set(['failed-here']) }))), ['busy-other'])
+    const full = [worker('failed-here'), worker('full-other', { running: 4 })]
+    assert.deepEqual(ids(rankCandidates(full, needs('compute'), ctx({ failedOn: new Set(['failed-here']) }))), [])
+    const only = [worker('failed-here'), worker('no-handler', { taskTypes: [] })]
     assert.deepEqual(ids(rankCandidates(only, needs('compute'), ctx({ failedOn: new Set(['failed-here']) }))), ['failed-here'])
   })
 
