@@ -180,7 +180,7 @@ export class P2PNode {
     this.streams = streams
     const send = async (to: string, f: StreamFrame): Promise<void> => streams.send(to, f)
 
-    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: GOSSIP_MAX_AGE_MS }, {
+    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: GOSSIP_MAX_AGE_MS, observeResults: config.tasks.observeResults }, {
       onAdvertisement: (from, msg) => { this.onAdvertisement(from, msg) },
       onHeartbeat: (from, msg) => {
         this.health?.seen(from)

@@ -57,7 +57,8 @@ export const SCHEMA = {
     deadline: { kind: 'duration', default: HOUR, min: 10, max: 30 * DAY },
     max_payload: { kind: 'size', default: 16 * MiB, min: 1024, max: 256 * MiB },
     handlers: { kind: 'handlers' },
-    weights: { kind: 'numbers', default: {} }
+    weights: { kind: 'numbers', default: {} },
+    observe_results: { kind: 'bool', default: false }
   },
   api: {
     enabled: { kind: 'bool', default: true },

@@ -119,7 +119,8 @@ export function parseConfig (text: string, source: string, options: ParseOptions
       deadlineMs: num('tasks', 'deadline'),
       maxPayloadBytes: num('tasks', 'max_payload'),
       handlers: readHandlers(source, read('tasks', 'handlers') as Record<string, unknown>, baseDir),
-      weights: read('tasks', 'weights') as Record<string, number>
+      weights: read('tasks', 'weights') as Record<string, number>,
+      observeResults: read('tasks', 'observe_results') as boolean
     },
     api: {
       enabled: bool('api', 'enabled'),

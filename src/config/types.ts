@@ -68,6 +68,8 @@ export interface Config {
     handlers: Record<string, HandlerSpec>
     /** credits per second of execution, per task type (default 1) */
     weights: Record<string, number>
+    /** subscribe to the TaskResponse summaries on `<pv>/results/1` */
+    observeResults: boolean
   }
   api: {
     enabled: boolean

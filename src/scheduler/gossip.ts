@@ -62,6 +62,12 @@ export interface GossipInit {
   graylistThreshold?: number
   /** rejected messages a peer may deliver (within STRIKE_WINDOW_MS) before it is cut off; default MAX_STRIKES */
   maxStrikes?: number
+  /**
+   * subscribe to the TaskResponse summaries (`tasks.observe_results`). Off by default: no part of
+   * the scheduler needs them (the submitter holds the full result), and a summary per task that
+   * every node verifies cost the workers a quarter of their CPU in the burst benchmark.
+   */
+  observeResults?: boolean
 }
 
 /** Rejected messages one delivering peer is allowed in STRIKE_WINDOW_MS. Honest peers deliver none. */
@@ -101,7 +107,8 @@ export class Gossip {
 
   constructor (private readonly pubsub: GossipSub, private readonly logger: Logger, private readonly init: GossipInit, private readonly handlers: GossipHandlers) {
     this.pv = init.network
-    this.topics = new Set([capabilitiesTopic(this.pv), heartbeatTopic(this.pv), resultsTopic(this.pv)])
+    this.topics = new Set([capabilitiesTopic(this.pv), heartbeatTopic(this.pv)])
+    if (init.observeResults === true) this.topics.add(resultsTopic(this.pv))
     const limits = { ...GOSSIP_RATE_LIMITS, ...init.limits }
     this.limiters = {
       capabilities: new PeerRateLimiter(limits.capabilities),
@@ -302,7 +309,13 @@ export class Gossip {
     await this.publish('tasks', tasksTopic(this.pv, capability), TaskRequest.encode(msg))
   }
 
+  /** Is any peer we know subscribed to the TaskResponse summaries? Nothing is published otherwise. */
+  hasResultObservers (): boolean {
+    return this.pubsub.getSubscribers(resultsTopic(this.pv)).length > 0
+  }
+
   async publishTaskResponse (msg: TaskResponse): Promise<void> {
+    if (!this.hasResultObservers()) return
     await this.publish('results', resultsTopic(this.pv), TaskResponse.encode(msg))
   }
 

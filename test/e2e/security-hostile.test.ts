@@ -67,7 +67,8 @@ describe('security: hostile peers are graylisted and disconnected; honest work g
   before(async () => {
     const boot = await net.start('bootstrap', 'h-boot')
     const peers = { 'network.bootstrap_peers': [addrOf(boot)] }
-    w = await net.start('worker', 'h-worker', peers)
+    // W observes the result summaries, so replayed TaskResponses reach its validators
+    w = await net.start('worker', 'h-worker', { ...peers, 'tasks.observe_results': true })
     // a pure submitter (no handlers): every task runs on W
     s = await net.start('bootstrap', 'h-submitter', peers)
     await until('S knows W', () => s.table.workers().some(x => x.peerId === w.peerId) && connected(s, w), 30_000)

@@ -106,7 +106,7 @@ describe('gossip validators', async () => {
 
   const rejected: Array<{ topic: TopicKind, reason: RejectReason }> = []
   const { pubsub, validators, subscribed } = fakePubsub()
-  const gossip = new Gossip(pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000 }, {
+  const gossip = new Gossip(pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000, observeResults: true }, {
     onAdvertisement: () => {},
     onHeartbeat: () => {},
     onTaskRequest: () => {},
@@ -118,6 +118,16 @@ describe('gossip validators', async () => {
 
   it('subscribes to its topics and the task topics of its capabilities only', () => {
     assert.deepEqual([...subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV), resultsTopic(PV), tasksTopic(PV, 'compute')].sort())
+  })
+
+  it('does not subscribe to the result summaries unless it observes them', () => {
+    const other = fakePubsub()
+    const g = new Gossip(other.pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000 }, {
+      onAdvertisement: () => {}, onHeartbeat: () => {}, onTaskRequest: () => {}, onTaskResponse: () => {}, onReject: () => {}
+    })
+    g.start()
+    assert.deepEqual([...other.subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV)].sort())
+    g.stop()
   })
 
   for (const [kind, { topic, rows: table }] of Object.entries(rows) as Array<[TopicKind, { topic: string, rows: Row[] }]>) {
