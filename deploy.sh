@@ -32,7 +32,6 @@ EOF
 
 die() { echo "deploy.sh: $*" >&2; exit 1; }
 
-readonly NAMESPACE=net-test
 # The Secrets this script creates; the manifests reference exactly these (test/unit/k8s.test.ts).
 readonly KEY_SECRETS=(p2p-bootstrap-key p2p-relay-key)
 readonly API_TOKEN_SECRET=p2p-api-token
@@ -66,18 +65,12 @@ if [[ -n "$image" ]]; then
 fi
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$repo/scripts/lib.sh"
 cd "$repo"
 [[ -f "$dir/kustomization.yaml" ]] || die "$dir/kustomization.yaml not found"
 
-kubectl_bin="${KUBECTL:-kubectl}"
-command -v "$kubectl_bin" >/dev/null 2>&1 || die "$kubectl_bin is not installed"
-k() {
-  if [[ -n "$context" ]]; then
-    "$kubectl_bin" --context "$context" "$@"
-  else
-    "$kubectl_bin" "$@"
-  fi
-}
+require_kubectl
 
 # The ConfigMaps are generated from k8s/<role>/config.yaml; deploying a stale copy would run a
 # config nobody reviewed.
@@ -88,19 +81,6 @@ done
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-
-# A Node.js >= 22 to run `p2p-node keygen` from this checkout, if there is one.
-find_node() {
-  local candidate
-  for candidate in "$repo/node_modules/.bin/node" node; do
-    if command -v "$candidate" >/dev/null 2>&1 \
-      && "$candidate" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
 
 # keygen FILE: writes an Ed25519 identity key to FILE and prints the peer ID.
 keygen() {

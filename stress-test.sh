@@ -35,7 +35,6 @@ EOF
 
 die() { echo "stress-test.sh: $*" >&2; exit 1; }
 
-readonly NAMESPACE=net-test
 cluster=0
 context=""
 driver_args=()
@@ -53,30 +52,17 @@ while [[ $# -gt 0 ]]; do
 done
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$repo/scripts/lib.sh"
 cd "$repo"
 
-find_node() {
-  local candidate
-  for candidate in "$repo/node_modules/.bin/node" node; do
-    if command -v "$candidate" >/dev/null 2>&1 \
-      && "$candidate" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
 node="$(find_node)" || die "needs Node.js >= 22: run npm ci (the project pins it)"
 
 if [[ $cluster -eq 0 ]]; then
   exec "$node" --import tsx test/hosts/stress.ts ${driver_args[@]+"${driver_args[@]}"}
 fi
 
-kubectl_bin="${KUBECTL:-kubectl}"
-command -v "$kubectl_bin" >/dev/null 2>&1 || die "$kubectl_bin is not installed"
-k() {
-  if [[ -n "$context" ]]; then "$kubectl_bin" --context "$context" "$@"; else "$kubectl_bin" "$@"; fi
-}
+require_kubectl
 
 port="$("$node" -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })')"
 k -n "$NAMESPACE" port-forward svc/p2p-bootstrap "$port:8080" >/dev/null 2>&1 &

@@ -25,7 +25,6 @@ EOF
 
 die() { echo "test.sh: $*" >&2; exit 1; }
 
-readonly NAMESPACE=net-test
 readonly HELLO_DIGEST=2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824
 
 mode=suite
@@ -47,27 +46,13 @@ done
 [[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$repo/scripts/lib.sh"
 cd "$repo"
 
-# A Node.js >= 22 (libp2p v3 needs it): the project's pinned one first.
-find_node() {
-  local candidate
-  for candidate in "$repo/node_modules/.bin/node" node; do
-    if command -v "$candidate" >/dev/null 2>&1 \
-      && "$candidate" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)' 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-
 cluster_smoke() {
-  local kubectl_bin="${KUBECTL:-kubectl}" pod peers out deadline
-  command -v "$kubectl_bin" >/dev/null 2>&1 || die "$kubectl_bin is not installed"
-  k() {
-    if [[ -n "$context" ]]; then "$kubectl_bin" --context "$context" "$@"; else "$kubectl_bin" "$@"; fi
-  }
+  local pod peers out deadline
+  require_kubectl
   pod="$(k -n "$NAMESPACE" get pods -l app=p2p-network,role=worker --field-selector=status.phase=Running \
     -o 'jsonpath={.items[0].metadata.name}')"
   [[ -n "$pod" ]] || die "no running worker pod in $NAMESPACE (did ./deploy.sh finish?)"

@@ -14,6 +14,8 @@ import { parseAllDocuments } from 'yaml'
 
 const REPO = resolve(import.meta.dirname, '../..')
 const SCRIPTS = ['build.sh', 'deploy.sh', 'test.sh', 'stress-test.sh']
+/** what deploy.sh, test.sh and stress-test.sh source from their own directory */
+const SCRIPT_LIB = 'scripts/lib.sh'
 const HELLO_DIGEST = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
 
 function has (tool: string, args = ['--version']): boolean {
@@ -92,7 +94,7 @@ describe('operator scripts', () => {
   after(() => { rmSync(fakeDir, { recursive: true, force: true }) })
 
   it('shellcheck finds nothing in any script', { skip: has('shellcheck') ? false : 'shellcheck is not installed (apt-get install -y shellcheck; .ci/run installs it)' }, () => {
-    const result = spawnSync('shellcheck', ['--external-sources', '--severity=style', ...SCRIPTS], { cwd: REPO, encoding: 'utf8' })
+    const result = spawnSync('shellcheck', ['--external-sources', '--severity=style', ...SCRIPTS, SCRIPT_LIB], { cwd: REPO, encoding: 'utf8' })
     assert.equal(result.status, 0, result.stdout + result.stderr)
   })
 
@@ -191,6 +193,7 @@ describe('operator scripts', () => {
     const copy = mkdtempSync(join(tmpdir(), 'p2p-drift-'))
     try {
       cpSync(join(REPO, 'deploy.sh'), join(copy, 'deploy.sh'))
+      cpSync(join(REPO, SCRIPT_LIB), join(copy, SCRIPT_LIB))
       cpSync(join(REPO, 'config'), join(copy, 'config'), { recursive: true })
       cpSync(join(REPO, 'k8s'), join(copy, 'k8s'), { recursive: true })
       writeFileSync(join(copy, 'k8s/worker/config.yaml'), `${readFileSync(join(copy, 'k8s/worker/config.yaml'), 'utf8')}# drift\n`)
@@ -210,6 +213,11 @@ describe('operator scripts', () => {
     const exec = calls('kubectl').find(c => c.includes('exec') && c.includes('task'))!
     assert.deepEqual(exec.slice(exec.indexOf('--')), ['--', 'p2p-node', 'task', 'compute', 'hello', '--config', '/app/config.yaml', '--json'])
     assert.ok(exec.includes('p2p-worker-6d9f-abcde'))
+    // scripts/lib.sh is found by the script's own directory, not the caller's cwd; --context reaches every kubectl call
+    resetLogs()
+    const elsewhere = spawnSync('bash', [join(REPO, 'test.sh'), '--cluster', '--context', 'other-ctx'], { cwd: tmpdir(), encoding: 'utf8', env: { ...process.env, ...fakeEnv } })
+    assert.equal(elsewhere.status, 0, elsewhere.stdout + elsewhere.stderr)
+    assert.ok(calls('kubectl').length > 0 && calls('kubectl').every(c => c[0] === '--context' && c[1] === 'other-ctx'), JSON.stringify(calls('kubectl')))
 
     const wrong = runScript('test.sh', ['--cluster'], { ...fakeEnv, FAKE_RESULT: 'deadbeef' })
     assert.notEqual(wrong.status, 0)
