@@ -92,6 +92,26 @@ function command<O extends Record<string, OptionSpec>> (spec: CommandSpec<O>): C
 
 const NO_OPTIONS = { options: {}, optionHelp: {} }
 
+/** A command on one existing task, `<command> <id>`: an unknown id answers not_found before `run`. */
+function taskCommand (spec: {
+  usage: string
+  summary: string
+  run(api: RemoteNodeApi, task: TaskView): Promise<CommandOutcome>
+}): Command {
+  return command({
+    usage: spec.usage,
+    summary: spec.summary,
+    ...NO_OPTIONS,
+    argument: 'task-id',
+    run: async ({ api }, _values, positionals) => {
+      const id = oneId(positionals)
+      const task = await api.get(id)
+      if (task === undefined) return notFound(id)
+      return spec.run(api, task)
+    }
+  })
+}
+
 export const COMMANDS = {
   help: command({
     usage: 'help [command]',
@@ -214,30 +234,18 @@ export const COMMANDS = {
       return done(true, text, tasks)
     }
   }),
-  'task-status': command({
+  'task-status': taskCommand({
     usage: 'task-status <id>',
     summary: 'one task in detail, with every attempt',
-    ...NO_OPTIONS,
-    argument: 'task-id',
-    run: async ({ api }, _values, positionals) => {
-      const id = oneId(positionals)
-      const task = await api.get(id)
-      if (task === undefined) return notFound(id)
-      return done(true, taskDetailText(task), task)
-    }
+    run: async (_api, task) => done(true, taskDetailText(task), task)
   }),
-  cancel: command({
+  cancel: taskCommand({
     usage: 'cancel <id>',
     summary: 'cancel a task wherever it is; a running attempt is aborted',
-    ...NO_OPTIONS,
-    argument: 'task-id',
-    run: async ({ api }, _values, positionals) => {
-      const id = oneId(positionals)
-      const task = await api.get(id)
-      if (task === undefined) return notFound(id)
-      if (TERMINAL_STATUSES.has(task.status)) return done(true, `task ${id} already ended: ${task.status}`, task)
-      const cancelled = await api.cancel(id)
-      return done(true, `task ${id}: ${cancelled.status}`, cancelled)
+    run: async (api, task) => {
+      if (TERMINAL_STATUSES.has(task.status)) return done(true, `task ${task.id} already ended: ${task.status}`, task)
+      const cancelled = await api.cancel(task.id)
+      return done(true, `task ${task.id}: ${cancelled.status}`, cancelled)
     }
   }),
   ledger: command({
