@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { writeSwarmKey } from '../../src/network/pnet.ts'
 import { capabilitiesTopic } from '../../src/protocol/names.ts'
 import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
 
@@ -87,11 +86,8 @@ describe('the node: roles, discovery, identity, isolation', { timeout: 240_000 }
   })
 
   it('nodes with different private-network keys cannot connect; with the same key they can', async () => {
-    const dir = await net.tmp()
-    const k1 = join(dir, 'k1.swarm')
-    const k2 = join(dir, 'k2.swarm')
-    await writeSwarmKey(k1)
-    await writeSwarmKey(k2)
+    const k1 = await net.swarmKey('k1.swarm')
+    const k2 = await net.swarmKey('k2.swarm')
     const a = await net.start('bootstrap', 'psk-a', { 'network.private_key_file': k1 })
     const same = await net.start('bootstrap', 'psk-same', { 'network.private_key_file': k1 })
     const other = await net.start('bootstrap', 'psk-other', { 'network.private_key_file': k2 })

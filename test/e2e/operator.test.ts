@@ -7,16 +7,15 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startDevnet, waitForMesh } from '../../src/cli/devnet.ts'
 import { METRIC_NAMES } from '../../src/metrics/index.ts'
+import { freePort } from '../utils/processes.ts'
 import type { Devnet } from '../../src/cli/devnet.ts'
 import type { ChildProcess } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const HELLO_SHA256 = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
@@ -36,14 +35,6 @@ async function until<T> (what: string, check: () => T | undefined | false | Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describeState === undefined ? '' : `\n${describeState()}`}`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 /** One tmux server on its own socket, so nothing else's sessions are touched. */

@@ -11,12 +11,10 @@
  *   namespace), and with api.token set the mutating routes need the token.
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { writeSwarmKey } from '../../src/network/pnet.ts'
 import { taskProtocol } from '../../src/protocol/names.ts'
 import type { P2PNode } from '../../src/node.ts'
 import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
@@ -35,11 +33,8 @@ describe('security: admission', { timeout: 240_000 }, () => {
   after(async () => { await net.close() })
 
   it('pnet: without the key or with another key, no connection and no stream; with the key, a connection', async (t) => {
-    const dir = await net.tmp()
-    const k1 = join(dir, 'adm-k1.swarm')
-    const k2 = join(dir, 'adm-k2.swarm')
-    await writeSwarmKey(k1)
-    await writeSwarmKey(k2)
+    const k1 = await net.swarmKey('adm-k1.swarm')
+    const k2 = await net.swarmKey('adm-k2.swarm')
     const a = await net.start('worker', 'adm-psk-a', { 'network.private_key_file': k1 })
     const seen = watchConnections(a)
     const same = await net.start('bootstrap', 'adm-psk-same', { 'network.private_key_file': k1, 'network.enable_dht': false })
@@ -59,9 +54,7 @@ describe('security: admission', { timeout: 240_000 }, () => {
   })
 
   it('allow_peers: an unknown peer with the right pnet key gets no connection and opens no stream; an allowed one runs tasks', async (t) => {
-    const dir = await net.tmp()
-    const key = join(dir, 'adm-allow.swarm')
-    await writeSwarmKey(key)
+    const key = await net.swarmKey('adm-allow.swarm')
     const allowed = await net.make('bootstrap', 'adm-allowed', { 'network.private_key_file': key, 'network.enable_dht': false })
     const unknown = await net.start('bootstrap', 'adm-unknown', { 'network.private_key_file': key, 'network.enable_dht': false })
     // the allowed peer's ID is known before it starts: its identity is created in its data_dir

@@ -13,12 +13,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CapabilityView, TaskView } from '../../src/node-api.ts'
 import { REPO_DIR } from './local-network.ts'
+import { freePort } from '../utils/processes.ts'
 
 export interface StressOptions {
   tasks: number
@@ -163,17 +163,6 @@ export async function runStress (options: StressOptions, onProgress?: (done: num
     metricRetries: retriesBefore != null && retriesAfter != null ? retriesAfter - retriesBefore : undefined,
     metricDuplicates: duplicatesBefore != null && duplicatesAfter != null ? duplicatesAfter - duplicatesBefore : undefined
   }
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
-    })
-  })
 }
 
 /** A local network of node processes on 127.0.0.1, from config/local/*.yaml. */

@@ -17,6 +17,7 @@ import type { ChildProcess } from 'node:child_process'
 import { defaultIdentityFile, loadIdentity, peerIdOf } from '../../src/network/identity.ts'
 import type { Role } from '../../src/node-api.ts'
 import { Testbed, type Host, type Router } from '../hosts/netns.ts'
+import { waitFor } from '../utils/wait.ts'
 
 export const REPO_DIR = resolve(import.meta.dirname, '../..')
 export const P2P_PORT = 4001
@@ -289,18 +290,9 @@ export class Cluster {
   }
 }
 
-/** Polls `check` until it returns something other than undefined/false; fails after `timeoutMs` with `what`. */
+/** Polls `check` until it returns something other than undefined/false; fails after `timeoutMs` with `what` (and the last error). */
 export async function poll<T> (what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined && v !== false) return v
-    } catch (err) { last = err }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last != null ? `: ${String((last as Error).message ?? last)}` : ''}`)
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
+  return await waitFor(check, { what, timeoutMs, intervalMs: everyMs })
 }
 
 export interface AgentInfo {

@@ -7,20 +7,12 @@ import { apiBaseUrl, createHttpNodeApi, probeApi } from '../../src/cli/http-clie
 import { runRepl } from '../../src/cli/repl.ts'
 import { RemoteApiError, toRemoteApi } from '../../src/cli/remote-api.ts'
 import { FakeNodeApi } from '../utils/fake-node-api.ts'
+import { freePort } from '../utils/processes.ts'
 import type { ApiServer } from '../../src/api/server.ts'
 import type { AddressInfo } from 'node:net'
 
 const TOKEN = 't0ken'
 const HELLO_SHA256 = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'
-
-/** a port nothing listens on: bind one, then close it */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 void describe('HTTP client NodeApi', () => {
   const fake = new FakeNodeApi()

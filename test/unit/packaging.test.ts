@@ -10,13 +10,13 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { builtinModules } from 'node:module'
 import { validate, ValidationSeverity } from 'dockerfile-utils'
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast'
 import { parseConfig } from '../../src/config/index.ts'
+import { freePort } from '../utils/processes.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
 const DOCKERFILE = readFileSync(join(REPO, 'Dockerfile'), 'utf8')
@@ -136,17 +136,6 @@ describe('Dockerfile', () => {
     }
   })
 })
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
-    })
-  })
-}
 
 function walk (dir: string): string[] {
   return readdirSync(dir).flatMap(name => statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)])

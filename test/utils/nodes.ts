@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { loadConfigFile, type ConfigOverrides } from '../../src/config/index.ts'
 import { LOCAL_CONFIG_DIR } from '../../src/cli/devnet.ts'
 import { createLogger } from '../../src/logger.ts'
+import { writeSwarmKey } from '../../src/network/pnet.ts'
 import { P2PNode } from '../../src/node.ts'
 
 export type Role = 'bootstrap' | 'relay' | 'worker'
@@ -16,6 +17,13 @@ export class TestNet {
   async tmp (): Promise<string> {
     this.dir ??= await mkdtemp(join(tmpdir(), 'p2p-test-'))
     return this.dir
+  }
+
+  /** A new private-network (pnet) key file, `name` in the temp dir, for `network.private_key_file`. */
+  async swarmKey (name: string): Promise<string> {
+    const file = join(await this.tmp(), name)
+    await writeSwarmKey(file)
+    return file
   }
 
   /** Builds (not starts) a node from config/local/<role>.yaml with overrides. */
