@@ -14,7 +14,7 @@ import { Executor } from './executor/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createMetrics, LintSafeRegistry, type Metrics } from './metrics/index.ts'
 import { Discovery } from './network/discovery.ts'
-import { HealthMonitor } from './network/health-monitor.ts'
+import { DEFAULT_PING_INTERVAL_MS, HealthMonitor } from './network/health-monitor.ts'
 import { defaultIdentityFile, loadIdentity, peerIdOf } from './network/identity.ts'
 import { announceAddress, createP2PLibp2p, type P2PLibp2p } from './network/libp2p.ts'
 import { isHealthy } from './network/peer-health.ts'
@@ -253,7 +253,8 @@ export class P2PNode {
       isMember
     })
     this.health = new HealthMonitor({ libp2p, logger }, {
-      intervalMs: Math.max(1000, node.heartbeatIntervalMs),
+      // decoupled from the heartbeat: only silent peers are pinged (heartbeats prove the rest alive)
+      pingIntervalMs: Math.max(DEFAULT_PING_INTERVAL_MS, node.heartbeatIntervalMs),
       timeoutMs: Math.min(network.connectionTimeoutMs, 10_000),
       isMember,
       onRtt: (ms) => { metrics.pingRtt.observe(ms / 1000) }
