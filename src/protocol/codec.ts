@@ -10,7 +10,7 @@ import {
 } from './generated/messages.ts'
 import type { TopicKind } from './names.ts'
 
-export { CapabilityAdvertisement, HeartBeat, TaskRequest, TaskResponse, StreamMessage, Receipt } from './generated/messages.ts'
+export { CapabilityAdvertisement, HeartBeat, TaskRequest, TaskResponse, StreamMessage, Receipt, ReceiptEntry } from './generated/messages.ts'
 export type { Offer, Accept, Refuse, Claim, Reject, Renew, Result, Ack, Cancel, CancelAck } from './generated/messages.ts'
 
 export const WIRE_VERSION = 1
@@ -142,7 +142,7 @@ export function encodeFrame (frame: StreamFrame): Uint8Array {
 export function decodeFrame (bytes: Uint8Array | Uint8ArrayList, network: string, maxBytes: number): StreamFrame {
   const flat = bytes instanceof Uint8Array ? bytes : bytes.subarray()
   const msg = decodeWith('StreamMessage', flat, maxBytes,
-    () => StreamMessage.decode(flat, { limits: { offer: { task: { requires: LIMITS.requires } }, renew: { ids: LIMITS.ids, attempts: LIMITS.ids } } }))
+    () => StreamMessage.decode(flat, { limits: { offer: { task: { requires: LIMITS.requires } }, renew: { ids: LIMITS.ids, attempts: LIMITS.ids }, ack: { receipt: { entries: LIMITS.ids } } } }))
   if (msg.version !== WIRE_VERSION) throw new ProtocolError('invalid', `stream wire version ${msg.version}`)
   const set: StreamFrame[] = []
   if (msg.offer != null) {

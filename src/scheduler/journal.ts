@@ -1,8 +1,9 @@
 /**
  * The submitter's journal in data_dir (node:sqlite). Writes are group-committed: every change
- * marks its task dirty and one transaction a few milliseconds later writes them all, so a burst
- * of 10k submissions costs a handful of transactions, not 10k synchronous writes. `submit()`
- * resolves only after its task's commit, so an accepted task survives a crash.
+ * marks its task dirty and one transaction at the end of the current turn of the event loop
+ * (setImmediate) writes them all, so a burst of 10k submissions costs a handful of transactions,
+ * not 10k synchronous writes, and a lone submission waits for no timer. `submit()` resolves only
+ * after its task's commit, so an accepted task survives a crash.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,15 +24,13 @@ export interface LedgerRow {
   latencySumMs: number
 }
 
-const FLUSH_DELAY_MS = 2
-
 export class Journal {
   private readonly db: DatabaseSync
   private readonly upsert: StatementSync
   private readonly upsertLedger: StatementSync
   private dirty = new Map<string, JournalRecord>()
   private dirtyLedger = new Map<string, LedgerRow>()
-  private timer?: NodeJS.Timeout
+  private timer?: NodeJS.Immediate
   private waiters: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
   private closed = false
 
@@ -63,12 +62,12 @@ export class Journal {
   private schedule (): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal closed'))
     const p = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
-    this.timer ??= setTimeout(() => { this.flush() }, FLUSH_DELAY_MS)
+    this.timer ??= setImmediate(() => { this.flush() })
     return p
   }
 
   flush (): void {
-    clearTimeout(this.timer)
+    clearImmediate(this.timer)
     this.timer = undefined
     const records = this.dirty
     const ledger = this.dirtyLedger

@@ -9,11 +9,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/index.ts'
 import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitRequest, type TaskStatus, type TaskView } from '../node-api.ts'
-import { Receipt, WIRE_VERSION, type TaskRequest, type Result } from '../protocol/codec.ts'
+import { WIRE_VERSION, type Receipt, type ReceiptEntry, type TaskRequest, type Result } from '../protocol/codec.ts'
 import type { CapabilityTable, TableEntry } from './capability-table.ts'
 import type { Journal, LedgerRow } from './journal.ts'
 import { canRun, estimatedFree, explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
 import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
+import { ReceiptSigner } from './receipts.ts'
 import { parseSelector } from './selector.ts'
 import type { StreamFrame } from '../protocol/codec.ts'
 
@@ -137,8 +138,18 @@ export class Submitter {
   private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
   duplicates = 0
   stopped = false
+  private readonly signer: ReceiptSigner
+  /** our peer ID as multihash bytes, put in every request and receipt */
+  private readonly selfBytes: Uint8Array<ArrayBuffer>
+  private readonly peerBytes = new Map<string, Uint8Array<ArrayBuffer>>()
+  /** completing results of this turn awaiting their receipt, per worker */
+  private pendingReceipts = new Map<string, ReceiptEntry[]>()
+  private receiptFlush?: NodeJS.Immediate
 
-  constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {}
+  constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {
+    this.signer = new ReceiptSigner(components.privateKey)
+    this.selfBytes = peerIdFromString(init.selfId).toMultihash().bytes
+  }
 
   start (): void {
     const { journal } = this.components
@@ -175,6 +186,8 @@ export class Submitter {
   stop (): void {
     this.stopped = true
     clearInterval(this.timer)
+    // results already recorded still get their acks and receipts
+    if (this.receiptFlush != null) { clearImmediate(this.receiptFlush); this.flushReceipts() }
   }
 
   // ---- the programmatic API -------------------------------------------------------------
@@ -448,7 +461,7 @@ export class Submitter {
       this.components.journal.putLedger(row)
       this.components.metrics?.creditsIssued.inc(earned)
       this.components.metrics?.taskExecution.observe({ type: t.type }, r.durationMs / 1000)
-      ack(false, this.receipt(t.id, r.attempt, from, earned, r.durationMs))
+      this.ackWithReceipt(from, { id: t.id, attempt: r.attempt, credits: earned, durationMs: r.durationMs })
       this.finish(t, 'succeeded')
       this.components.publishResult({ id: t.id, attempt: r.attempt, worker: from, status: 'succeeded', durationMs: r.durationMs, output: r.output })
     } else {
@@ -587,7 +600,7 @@ export class Submitter {
       timeoutMs: t.timeoutMs,
       attempt,
       maxAttempts: t.maxAttempts,
-      submitter: peerIdFromString(this.init.selfId).toMultihash().bytes,
+      submitter: this.selfBytes,
       // when this request was made, not the task: gossip validators judge a TaskRequest's
       // freshness by it, and a task may be broadcast again long after its submission (a long
       // queue, a retry after a long attempt); the task's age would make it a stale replay
@@ -754,21 +767,72 @@ export class Submitter {
     return row
   }
 
+  /** A receipt for one task (a re-sent result of a task it completed). */
   private receipt (id: string, attempt: number, worker: string, earned: number, durationMs: number): Receipt {
-    const unsigned: Receipt = {
+    return this.signer.sign({
       id,
       attempt,
-      worker: peerIdFromString(worker).toMultihash().bytes,
-      submitter: peerIdFromString(this.init.selfId).toMultihash().bytes,
+      worker: this.bytesOf(worker),
+      submitter: this.selfBytes,
       credits: earned,
       durationMs,
       timestamp: BigInt(Date.now()),
-      signature: new Uint8Array()
+      signature: new Uint8Array(),
+      entries: []
+    })
+  }
+
+  /**
+   * Acknowledges a completing result with its receipt at the end of this turn. A signature costs
+   * as much as the rest of a task's handling at the gateway, so the results of one worker that
+   * arrive together (a busy worker's results come in batches) share one signed receipt: every ack
+   * but the last goes without one and the last carries a receipt listing them all.
+   */
+  private ackWithReceipt (worker: string, entry: ReceiptEntry): void {
+    let entries = this.pendingReceipts.get(worker)
+    if (entries == null) {
+      entries = []
+      this.pendingReceipts.set(worker, entries)
     }
-    const sig = this.components.privateKey.sign(Receipt.encode(unsigned))
-    // Ed25519 signing in @libp2p/crypto is synchronous in Node; guard against an async key type
-    if (sig instanceof Promise) return unsigned
-    return { ...unsigned, signature: sig as Uint8Array<ArrayBuffer> }
+    entries.push(entry)
+    this.receiptFlush ??= setImmediate(() => { this.flushReceipts() })
+  }
+
+  private flushReceipts (): void {
+    this.receiptFlush = undefined
+    const pending = this.pendingReceipts
+    this.pendingReceipts = new Map()
+    for (const [worker, entries] of pending) {
+      const last = entries[entries.length - 1]
+      if (last == null) continue
+      const receipt = entries.length === 1
+        ? this.receipt(last.id, last.attempt, worker, last.credits, last.durationMs)
+        : this.signer.sign({
+          id: '',
+          attempt: 0,
+          worker: this.bytesOf(worker),
+          submitter: this.selfBytes,
+          credits: entries.reduce((sum, e) => sum + e.credits, 0),
+          durationMs: entries.reduce((sum, e) => sum + e.durationMs, 0),
+          timestamp: BigInt(Date.now()),
+          signature: new Uint8Array(),
+          entries
+        })
+      for (const e of entries) {
+        const ack = { id: e.id, attempt: e.attempt, duplicate: false, receipt: e === last ? receipt : undefined }
+        this.components.send(worker, { kind: 'ack', ack }).catch(() => {})
+      }
+    }
+  }
+
+  private bytesOf (peer: string): Uint8Array<ArrayBuffer> {
+    let bytes = this.peerBytes.get(peer)
+    if (bytes == null) {
+      bytes = peerIdFromString(peer).toMultihash().bytes
+      if (this.peerBytes.size >= 4096) this.peerBytes.clear()
+      this.peerBytes.set(peer, bytes)
+    }
+    return bytes
   }
 
   private updateQueuedMetric (): void {

@@ -4,17 +4,15 @@
  * the submitter acknowledges them, aborts cancelled attempts, keeps signed receipts, and drains on
  * shutdown.
  */
-import { appendFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { publicKeyFromMultihash } from '@libp2p/crypto/keys'
-import * as Digest from 'multiformats/hashes/digest'
 import type { Executor, SlotLease } from '../executor/index.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/index.ts'
-import { Receipt, type Ack, type Result, type StreamFrame, type TaskRequest } from '../protocol/codec.ts'
+import type { Ack, Receipt, Result, StreamFrame, TaskRequest } from '../protocol/codec.ts'
 import { canRun, type WorkerInfo } from './matching.ts'
 import { claimDelayMs } from './policy.ts'
-import { parseSelector } from './selector.ts'
+import { ReceiptLog, ReceiptVerifier } from './receipts.ts'
+import { parseSelector, type Requirement } from './selector.ts'
 import { peerIdFromBytes } from './gossip.ts'
 
 export interface WorkerRuntimeInit {
@@ -55,11 +53,19 @@ export class WorkerRuntime {
   private readonly claimed = new Map<string, { submitter: string, lease: SlotLease, timer: NodeJS.Timeout }>()
   private timer?: NodeJS.Timeout
   private draining = false
+  private readonly verifier = new ReceiptVerifier()
+  private readonly receiptLog: ReceiptLog
+  /** parsed selectors by text: a burst of tasks carries a handful of distinct ones */
+  private readonly selectors = new Map<string, Requirement[]>()
   creditsEarned = 0
   receipts = 0
   badReceipts = 0
 
-  constructor (private readonly components: WorkerRuntimeComponents, private readonly init: WorkerRuntimeInit) {}
+  constructor (private readonly components: WorkerRuntimeComponents, private readonly init: WorkerRuntimeInit) {
+    this.receiptLog = new ReceiptLog(join(init.dataDir, 'receipts.jsonl'), (err) => {
+      components.logger.warn('receipts could not be written', { error: err })
+    })
+  }
 
   start (): void {
     this.timer = setInterval(() => { this.renewLeases() }, this.init.leaseIntervalMs)
@@ -71,6 +77,7 @@ export class WorkerRuntime {
     for (const r of this.running.values()) r.abort.abort(new Error('node stopping'))
     for (const c of this.claimed.values()) { clearTimeout(c.timer); c.lease.release() }
     this.claimed.clear()
+    void this.receiptLog.close()
   }
 
   get isDraining (): boolean { return this.draining }
@@ -94,7 +101,13 @@ export class WorkerRuntime {
 
   private fits (task: TaskRequest): boolean {
     try {
-      return canRun(this.info(), { type: task.type, requires: task.requires, selector: parseSelector(task.selector) })
+      let selector = this.selectors.get(task.selector)
+      if (selector == null) {
+        selector = parseSelector(task.selector)
+        if (this.selectors.size >= 256) this.selectors.clear()
+        this.selectors.set(task.selector, selector)
+      }
+      return canRun(this.info(), { type: task.type, requires: task.requires, selector })
     } catch {
       return false
     }
@@ -215,15 +228,25 @@ export class WorkerRuntime {
 
   private async keepReceipt (submitter: string, receipt: Receipt): Promise<void> {
     try {
-      const key = publicKeyFromMultihash(Digest.decode(receipt.submitter) as Parameters<typeof publicKeyFromMultihash>[0])
-      const ok = peerIdFromBytes(receipt.submitter) === submitter && peerIdFromBytes(receipt.worker) === this.init.selfId &&
-        await key.verify(Receipt.encode({ ...receipt, signature: new Uint8Array() }), receipt.signature)
-      if (!ok) { this.badReceipts++; return }
-      this.receipts++
-      this.creditsEarned += receipt.credits
-      this.components.metrics?.creditsEarned.inc(receipt.credits)
-      const line = JSON.stringify({ id: receipt.id, attempt: receipt.attempt, submitter, credits: receipt.credits, duration_ms: receipt.durationMs, timestamp: Number(receipt.timestamp), signature: Buffer.from(receipt.signature).toString('base64') })
-      await appendFile(join(this.init.dataDir, 'receipts.jsonl'), line + '\n')
+      if (!await this.verifier.verify(receipt, submitter, this.init.selfId)) { this.badReceipts++; return }
+      // one task, or every task in entries (results acknowledged together share one signature)
+      const entries = receipt.entries.length > 0 ? receipt.entries : [receipt]
+      let credits = 0
+      for (const e of entries) credits += Number.isFinite(e.credits) && e.credits > 0 ? e.credits : 0
+      this.receipts += entries.length
+      this.creditsEarned += credits
+      this.components.metrics?.creditsEarned.inc(credits)
+      // one line per signed receipt: what the signature covers, re-encodable to check it
+      const line = JSON.stringify({
+        ...(receipt.entries.length > 0
+          ? { entries: receipt.entries.map(e => ({ id: e.id, attempt: e.attempt, credits: e.credits, duration_ms: e.durationMs })) }
+          : { id: receipt.id, attempt: receipt.attempt, duration_ms: receipt.durationMs }),
+        submitter,
+        credits: receipt.credits,
+        timestamp: Number(receipt.timestamp),
+        signature: Buffer.from(receipt.signature).toString('base64')
+      })
+      this.receiptLog.append(line)
     } catch (err) {
       this.badReceipts++
       this.components.logger.debug('receipt rejected', { error: err })

@@ -51,7 +51,7 @@ const SAMPLES: Record<StreamKind, StreamFrame> = {
       id: 'task-1',
       attempt: 1,
       duplicate: false,
-      receipt: { id: 'task-1', attempt: 1, worker: PEER, submitter: PEER, credits: 0.5, durationMs: 12, timestamp: 99n, signature: new Uint8Array([9, 9]) }
+      receipt: { id: 'task-1', attempt: 1, worker: PEER, submitter: PEER, credits: 0.5, durationMs: 12, timestamp: 99n, signature: new Uint8Array([9, 9]), entries: [] }
     }
   },
   cancel: { kind: 'cancel', cancel: { id: 'task-1', attempt: 1 } },
@@ -89,6 +89,16 @@ describe('stream frames', () => {
       assert.deepEqual(decodeFrame(list, NET, MAX), sample)
     })
   }
+
+  it('round-trips an ack whose receipt covers several tasks, and caps their number', () => {
+    const entries = [{ id: 'task-1', attempt: 1, credits: 0.5, durationMs: 12 }, { id: 'task-2', attempt: 2, credits: 1, durationMs: 18 }]
+    const receipt = { id: '', attempt: 0, worker: PEER, submitter: PEER, credits: 1.5, durationMs: 30, timestamp: 99n, signature: new Uint8Array([9, 9]), entries }
+    const ack: StreamFrame = { kind: 'ack', ack: { id: 'task-2', attempt: 2, duplicate: false, receipt } }
+    assert.deepEqual(decodeFrame(encodeFrame(ack), NET, MAX), ack)
+    const many = Array.from({ length: 10_001 }, (_, i) => ({ id: `t${i}`, attempt: 1, credits: 0, durationMs: 0 }))
+    const tooMany: StreamFrame = { kind: 'ack', ack: { id: 't0', attempt: 1, duplicate: false, receipt: { ...receipt, entries: many } } }
+    rejects(() => decodeFrame(encodeFrame(tooMany), NET, 16 * 1024 * 1024), 'decode')
+  })
 
   it('frames with a varint length prefix', () => {
     const bytes = encodeFrame(SAMPLES.cancel)

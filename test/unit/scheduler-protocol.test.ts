@@ -13,6 +13,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { Executor } from '../../src/executor/index.ts'
+import type { SubmitRequest, TaskView } from '../../src/node-api.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { Receipt, WIRE_VERSION, type StreamFrame, type TaskRequest } from '../../src/protocol/codec.ts'
 import { CapabilityTable } from '../../src/scheduler/capability-table.ts'
@@ -20,6 +21,7 @@ import { Journal } from '../../src/scheduler/journal.ts'
 import { leaseTimeoutMs } from '../../src/scheduler/policy.ts'
 import { Submitter, type SubmitterInit } from '../../src/scheduler/submitter.ts'
 import { WorkerRuntime } from '../../src/scheduler/worker-runtime.ts'
+import { ReceiptSigner } from '../../src/scheduler/receipts.ts'
 import { waitFor } from '../utils/wait.ts'
 
 interface Sent { to: string, frame: StreamFrame, at?: number }
@@ -37,6 +39,11 @@ const INIT: SubmitterInit = {
   noWorkerGraceMs: 300,
   weights: {},
   keepFinished: 100
+}
+
+/** Lets callbacks queued with setImmediate (the end of this turn) run. */
+async function nextTurn (): Promise<void> {
+  await new Promise(resolve => setImmediate(resolve))
 }
 
 async function peer (): Promise<{ key: PrivateKey, id: string }> {
@@ -99,6 +106,16 @@ class SubmitterHarness {
     })
   }
 
+  /** Starts the submitter with `worker` advertised and submits `request`; returns once the worker accepted attempt 1. */
+  async accepted (worker: string, request: SubmitRequest = { type: 'compute', payload: 'x' }): Promise<TaskView> {
+    this.worker(worker)
+    this.submitter.start()
+    const task = await this.submitter.submit(request)
+    await this.offerFor(task.id, 1)
+    this.submitter.onFrame(worker, { kind: 'accept', accept: { id: task.id, attempt: 1 } })
+    return task
+  }
+
   result (from: string, id: string, attempt: number, ok = true, durationMs = 5): void {
     this.submitter.onFrame(from, {
       kind: 'result',
@@ -149,6 +166,7 @@ describe('Submitter', () => {
     const done = h.submitter.get(t.id)
     assert.equal(done?.status, 'succeeded')
     assert.equal(done?.result, 'out')
+    await nextTurn() // acks and receipts go out at the end of the turn
     const [ack] = h.frames('ack', w1.id)
     assert.ok(ack?.frame.kind === 'ack')
     const receipt = ack.frame.ack.receipt
@@ -158,14 +176,11 @@ describe('Submitter', () => {
   })
 
   it('does not count a re-sent result as a duplicate, and acknowledges it again with the receipt', async () => {
-    h.worker(w1.id)
-    h.submitter.start()
-    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
-    await h.offerFor(t.id, 1)
-    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const t = await h.accepted(w1.id)
     h.result(w1.id, t.id, 1)
     h.result(w1.id, t.id, 1)
     assert.equal(h.submitter.duplicates, 0)
+    await nextTurn()
     const acks = h.frames('ack', w1.id)
     assert.equal(acks.length, 2)
     for (const a of acks) {
@@ -175,12 +190,29 @@ describe('Submitter', () => {
     }
   })
 
-  it('caps credits at the time the attempt was held, whatever the worker reports', async () => {
-    h.worker(w1.id)
+  it('acknowledges results that arrive together with one receipt covering them all', async () => {
+    h.worker(w1.id, { slots: 8 })
     h.submitter.start()
-    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
-    await h.offerFor(t.id, 1)
-    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const tasks = await Promise.all([1, 2, 3].map(async () => await h.submitter.submit({ type: 'compute', payload: 'x' })))
+    for (const t of tasks) {
+      await h.offerFor(t.id, 1)
+      h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    }
+    for (const t of tasks) h.result(w1.id, t.id, 1, true, 1000)
+    await nextTurn()
+    const acks = h.frames('ack', w1.id).map(a => a.frame.kind === 'ack' ? a.frame.ack : undefined)
+    assert.deepEqual(acks.map(a => a?.id), tasks.map(t => t.id))
+    assert.deepEqual(acks.map(a => a?.duplicate), [false, false, false])
+    assert.deepEqual(acks.map(a => a?.receipt != null), [false, false, true], 'only the last ack carries the receipt')
+    const receipt = acks[2]?.receipt
+    assert.ok(receipt != null)
+    assert.deepEqual(receipt.entries.map(e => e.id), tasks.map(t => t.id))
+    assert.ok(Math.abs(receipt.credits - receipt.entries.reduce((s, e) => s + e.credits, 0)) < 1e-9)
+    assert.ok(await h.self.key.publicKey.verify(Receipt.encode({ ...receipt, signature: new Uint8Array() }), receipt.signature))
+  })
+
+  it('caps credits at the time the attempt was held, whatever the worker reports', async () => {
+    const t = await h.accepted(w1.id)
     h.result(w1.id, t.id, 1, true, 4_000_000_000)
     const entry = h.submitter.ledger().find(e => e.worker === w1.id)
     assert.ok(entry != null && entry.credits < 60, `credits ${entry?.credits}`)
@@ -218,11 +250,7 @@ describe('Submitter', () => {
   })
 
   it('keeps a lease alive while the worker renews it', async () => {
-    h.worker(w1.id)
-    h.submitter.start()
-    const t = await h.submitter.submit({ type: 'sleep', payload: '1' })
-    await h.offerFor(t.id, 1)
-    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const t = await h.accepted(w1.id, { type: 'sleep', payload: '1' })
     const until = Date.now() + 3 * leaseTimeoutMs(LEASE_MS)
     while (Date.now() < until) {
       h.submitter.onFrame(w1.id, { kind: 'renew', renew: { ids: [t.id], attempts: [1] } })
@@ -286,11 +314,7 @@ describe('Submitter', () => {
   })
 
   it('answers renewals of attempts it does not hold with cancels, and renewals of unknown ids not at all', async () => {
-    h.worker(w1.id)
-    h.submitter.start()
-    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
-    await h.offerFor(t.id, 1)
-    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const t = await h.accepted(w1.id)
     const before = h.sent.length
     h.submitter.onFrame(w2.id, { kind: 'renew', renew: { ids: Array.from({ length: 1000 }, (_, i) => `made-up-${i}`), attempts: new Array<number>(1000).fill(1) } })
     assert.equal(h.sent.length, before, 'no answer to made-up ids')
@@ -375,11 +399,7 @@ describe('Submitter', () => {
   })
 
   it('cancels a running task at its worker', async () => {
-    h.worker(w1.id)
-    h.submitter.start()
-    const t = await h.submitter.submit({ type: 'sleep', payload: '100000' })
-    await h.offerFor(t.id, 1)
-    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    const t = await h.accepted(w1.id, { type: 'sleep', payload: '100000' })
     const view = await h.submitter.cancel(t.id)
     assert.equal(view.status, 'cancelled')
     await waitFor(() => h.frames('cancel', w1.id).length === 1, { what: 'the cancel frame' })
@@ -419,6 +439,35 @@ describe('WorkerRuntime', () => {
     }
     return { kind: 'offer', offer: { task } }
   }
+
+  it('keeps a receipt covering several tasks once, counting every task and its credits', async () => {
+    const { rt, sent, self } = await runtime()
+    const s = await peer()
+    try {
+      for (const id of ['r1', 'r2']) rt.onFrame(s.id, offer(s.id, id, 'echo', id))
+      await waitFor(() => sent.filter(x => x.frame.kind === 'result').length === 2 ? true : undefined, { timeoutMs: 5000, what: 'two results' })
+      const receipt = new ReceiptSigner(s.key).sign({
+        id: '', attempt: 0, worker: peerIdFromString(self).toMultihash().bytes, submitter: peerIdFromString(s.id).toMultihash().bytes,
+        credits: 3, durationMs: 0, timestamp: 1n, signature: new Uint8Array(), entries: [{ id: 'r1', attempt: 1, credits: 1, durationMs: 0 }, { id: 'r2', attempt: 1, credits: 2, durationMs: 0 }]
+      })
+      rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r1', attempt: 1, duplicate: false } })
+      rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r2', attempt: 1, duplicate: false, receipt } })
+      await waitFor(() => rt.receipts === 2 ? true : undefined, { timeoutMs: 5000, what: 'the receipt kept', describe: () => [rt.receipts, rt.badReceipts] })
+      assert.equal(rt.creditsEarned, 3)
+      assert.equal(rt.badReceipts, 0)
+      assert.equal(rt.pendingResults, 0, 'both results acknowledged')
+      // a receipt whose entries were altered after signing is refused
+      const inflated = { ...receipt, entries: receipt.entries.map(e => ({ ...e, credits: 100 })) }
+      rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r2', attempt: 1, duplicate: false, receipt: inflated } })
+      rt.onFrame(s.id, offer(s.id, 'r3', 'echo', 'r3'))
+      await waitFor(() => sent.filter(x => x.frame.kind === 'result').length === 3 ? true : undefined, { timeoutMs: 5000, what: 'a third result' })
+      rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r3', attempt: 1, duplicate: false, receipt: inflated } })
+      await waitFor(() => rt.badReceipts === 1 ? true : undefined, { timeoutMs: 5000, what: 'the altered receipt refused' })
+      assert.equal(rt.creditsEarned, 3)
+    } finally {
+      rt.stop()
+    }
+  })
 
   it('accepts again when an attempt it runs is offered again (its accept was lost)', async () => {
     const { rt, sent } = await runtime()

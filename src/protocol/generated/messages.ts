@@ -2658,6 +2658,30 @@ export namespace Ack {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AckReceiptEntriesIdFieldEvent {
+    field: '$.receipt.entries[].id'
+    value: string
+    index: number
+  }
+
+  export interface AckReceiptEntriesAttemptFieldEvent {
+    field: '$.receipt.entries[].attempt'
+    value: number
+    index: number
+  }
+
+  export interface AckReceiptEntriesCreditsFieldEvent {
+    field: '$.receipt.entries[].credits'
+    value: number
+    index: number
+  }
+
+  export interface AckReceiptEntriesDurationMsFieldEvent {
+    field: '$.receipt.entries[].durationMs'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<Ack>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Ack.codec())
   }
@@ -2666,7 +2690,7 @@ export namespace Ack {
     return decodeMessage(buf, Ack.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Generator<AckIdFieldEvent | AckAttemptFieldEvent | AckDuplicateFieldEvent | AckReceiptIdFieldEvent | AckReceiptAttemptFieldEvent | AckReceiptWorkerFieldEvent | AckReceiptSubmitterFieldEvent | AckReceiptCreditsFieldEvent | AckReceiptDurationMsFieldEvent | AckReceiptTimestampFieldEvent | AckReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Generator<AckIdFieldEvent | AckAttemptFieldEvent | AckDuplicateFieldEvent | AckReceiptIdFieldEvent | AckReceiptAttemptFieldEvent | AckReceiptWorkerFieldEvent | AckReceiptSubmitterFieldEvent | AckReceiptCreditsFieldEvent | AckReceiptDurationMsFieldEvent | AckReceiptTimestampFieldEvent | AckReceiptSignatureFieldEvent | AckReceiptEntriesIdFieldEvent | AckReceiptEntriesAttemptFieldEvent | AckReceiptEntriesCreditsFieldEvent | AckReceiptEntriesDurationMsFieldEvent> {
     return streamMessage(buf, Ack.codec(), opts)
   }
 }
@@ -2904,6 +2928,7 @@ export interface Receipt {
   durationMs: number
   timestamp: bigint
   signature: Uint8Array<ArrayBuffer>
+  entries: ReceiptEntry[]
 }
 
 export namespace Receipt {
@@ -2956,6 +2981,13 @@ export namespace Receipt {
           w.bytes(obj.signature)
         }
 
+        if (obj.entries != null && obj.entries.length > 0) {
+          for (const value of obj.entries) {
+            w.uint32(74)
+            ReceiptEntry.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2968,7 +3000,8 @@ export namespace Receipt {
           credits: 0,
           durationMs: 0,
           timestamp: 0n,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          entries: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3009,6 +3042,16 @@ export namespace Receipt {
               obj.signature = reader.bytes()
               break
             }
+            case 9: {
+              if (opts.limits?.entries != null && obj.entries.length === opts.limits.entries) {
+                throw new MaxLengthError('Decode error - repeated field "entries" had too many elements')
+              }
+
+              obj.entries.push(ReceiptEntry.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.entries$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3018,6 +3061,10 @@ export namespace Receipt {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          entries: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -3080,6 +3127,24 @@ export namespace Receipt {
               }
               break
             }
+            case 9: {
+              if (opts.limits?.entries != null && obj.entries === opts.limits.entries) {
+                throw new MaxLengthError('Streaming decode error - repeated field "entries" had too many elements')
+              }
+
+              for (const evt of ReceiptEntry.codec().stream(reader, reader.uint32(), `${prefix}.entries[]`, {
+                limits: opts.limits?.entries$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.entries
+                }
+              }
+
+              obj.entries++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3132,6 +3197,30 @@ export namespace Receipt {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ReceiptEntriesIdFieldEvent {
+    field: '$.entries[].id'
+    value: string
+    index: number
+  }
+
+  export interface ReceiptEntriesAttemptFieldEvent {
+    field: '$.entries[].attempt'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptEntriesCreditsFieldEvent {
+    field: '$.entries[].credits'
+    value: number
+    index: number
+  }
+
+  export interface ReceiptEntriesDurationMsFieldEvent {
+    field: '$.entries[].durationMs'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<Receipt>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Receipt.codec())
   }
@@ -3140,8 +3229,166 @@ export namespace Receipt {
     return decodeMessage(buf, Receipt.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptIdFieldEvent | ReceiptAttemptFieldEvent | ReceiptWorkerFieldEvent | ReceiptSubmitterFieldEvent | ReceiptCreditsFieldEvent | ReceiptDurationMsFieldEvent | ReceiptTimestampFieldEvent | ReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptIdFieldEvent | ReceiptAttemptFieldEvent | ReceiptWorkerFieldEvent | ReceiptSubmitterFieldEvent | ReceiptCreditsFieldEvent | ReceiptDurationMsFieldEvent | ReceiptTimestampFieldEvent | ReceiptSignatureFieldEvent | ReceiptEntriesIdFieldEvent | ReceiptEntriesAttemptFieldEvent | ReceiptEntriesCreditsFieldEvent | ReceiptEntriesDurationMsFieldEvent> {
     return streamMessage(buf, Receipt.codec(), opts)
+  }
+}
+
+export interface ReceiptEntry {
+  id: string
+  attempt: number
+  credits: number
+  durationMs: number
+}
+
+export namespace ReceiptEntry {
+  let _codec: Codec<ReceiptEntry>
+
+  export const codec = (): Codec<ReceiptEntry> => {
+    if (_codec == null) {
+      _codec = message<ReceiptEntry>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.id != null && obj.id !== '')) {
+          w.uint32(10)
+          w.string(obj.id)
+        }
+
+        if ((obj.attempt != null && obj.attempt !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.attempt)
+        }
+
+        if ((obj.credits != null && obj.credits !== 0)) {
+          w.uint32(25)
+          w.double(obj.credits)
+        }
+
+        if ((obj.durationMs != null && obj.durationMs !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.durationMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          id: '',
+          attempt: 0,
+          credits: 0,
+          durationMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.id = reader.string()
+              break
+            }
+            case 2: {
+              obj.attempt = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.credits = reader.double()
+              break
+            }
+            case 4: {
+              obj.durationMs = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.attempt`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.credits`,
+                value: reader.double()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.durationMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReceiptEntryIdFieldEvent {
+    field: '$.id'
+    value: string
+  }
+
+  export interface ReceiptEntryAttemptFieldEvent {
+    field: '$.attempt'
+    value: number
+  }
+
+  export interface ReceiptEntryCreditsFieldEvent {
+    field: '$.credits'
+    value: number
+  }
+
+  export interface ReceiptEntryDurationMsFieldEvent {
+    field: '$.durationMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<ReceiptEntry>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ReceiptEntry.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptEntry>): ReceiptEntry {
+    return decodeMessage(buf, ReceiptEntry.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReceiptEntry>): Generator<ReceiptEntryIdFieldEvent | ReceiptEntryAttemptFieldEvent | ReceiptEntryCreditsFieldEvent | ReceiptEntryDurationMsFieldEvent> {
+    return streamMessage(buf, ReceiptEntry.codec(), opts)
   }
 }
 
@@ -3629,6 +3876,30 @@ export namespace StreamMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StreamMessageAckReceiptEntriesIdFieldEvent {
+    field: '$.ack.receipt.entries[].id'
+    value: string
+    index: number
+  }
+
+  export interface StreamMessageAckReceiptEntriesAttemptFieldEvent {
+    field: '$.ack.receipt.entries[].attempt'
+    value: number
+    index: number
+  }
+
+  export interface StreamMessageAckReceiptEntriesCreditsFieldEvent {
+    field: '$.ack.receipt.entries[].credits'
+    value: number
+    index: number
+  }
+
+  export interface StreamMessageAckReceiptEntriesDurationMsFieldEvent {
+    field: '$.ack.receipt.entries[].durationMs'
+    value: number
+    index: number
+  }
+
   export interface StreamMessageCancelIdFieldEvent {
     field: '$.cancel.id'
     value: string
@@ -3657,7 +3928,7 @@ export namespace StreamMessage {
     return decodeMessage(buf, StreamMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StreamMessage>): Generator<StreamMessageVersionFieldEvent | StreamMessageOfferTaskVersionFieldEvent | StreamMessageOfferTaskNetworkFieldEvent | StreamMessageOfferTaskIdFieldEvent | StreamMessageOfferTaskTypeFieldEvent | StreamMessageOfferTaskPayloadFieldEvent | StreamMessageOfferTaskPayloadSizeFieldEvent | StreamMessageOfferTaskRequiresFieldEvent | StreamMessageOfferTaskSelectorFieldEvent | StreamMessageOfferTaskTimeoutMsFieldEvent | StreamMessageOfferTaskAttemptFieldEvent | StreamMessageOfferTaskMaxAttemptsFieldEvent | StreamMessageOfferTaskSubmitterFieldEvent | StreamMessageOfferTaskCreatedFieldEvent | StreamMessageAcceptIdFieldEvent | StreamMessageAcceptAttemptFieldEvent | StreamMessageRefuseIdFieldEvent | StreamMessageRefuseAttemptFieldEvent | StreamMessageRefuseReasonFieldEvent | StreamMessageClaimIdFieldEvent | StreamMessageClaimAttemptFieldEvent | StreamMessageClaimFreeSlotsFieldEvent | StreamMessageRejectIdFieldEvent | StreamMessageRejectAttemptFieldEvent | StreamMessageRenewIdsFieldEvent | StreamMessageRenewAttemptsFieldEvent | StreamMessageResultIdFieldEvent | StreamMessageResultAttemptFieldEvent | StreamMessageResultOkFieldEvent | StreamMessageResultOutputFieldEvent | StreamMessageResultErrorFieldEvent | StreamMessageResultCodeFieldEvent | StreamMessageResultDurationMsFieldEvent | StreamMessageAckIdFieldEvent | StreamMessageAckAttemptFieldEvent | StreamMessageAckDuplicateFieldEvent | StreamMessageAckReceiptIdFieldEvent | StreamMessageAckReceiptAttemptFieldEvent | StreamMessageAckReceiptWorkerFieldEvent | StreamMessageAckReceiptSubmitterFieldEvent | StreamMessageAckReceiptCreditsFieldEvent | StreamMessageAckReceiptDurationMsFieldEvent | StreamMessageAckReceiptTimestampFieldEvent | StreamMessageAckReceiptSignatureFieldEvent | StreamMessageCancelIdFieldEvent | StreamMessageCancelAttemptFieldEvent | StreamMessageCancelAckIdFieldEvent | StreamMessageCancelAckAttemptFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StreamMessage>): Generator<StreamMessageVersionFieldEvent | StreamMessageOfferTaskVersionFieldEvent | StreamMessageOfferTaskNetworkFieldEvent | StreamMessageOfferTaskIdFieldEvent | StreamMessageOfferTaskTypeFieldEvent | StreamMessageOfferTaskPayloadFieldEvent | StreamMessageOfferTaskPayloadSizeFieldEvent | StreamMessageOfferTaskRequiresFieldEvent | StreamMessageOfferTaskSelectorFieldEvent | StreamMessageOfferTaskTimeoutMsFieldEvent | StreamMessageOfferTaskAttemptFieldEvent | StreamMessageOfferTaskMaxAttemptsFieldEvent | StreamMessageOfferTaskSubmitterFieldEvent | StreamMessageOfferTaskCreatedFieldEvent | StreamMessageAcceptIdFieldEvent | StreamMessageAcceptAttemptFieldEvent | StreamMessageRefuseIdFieldEvent | StreamMessageRefuseAttemptFieldEvent | StreamMessageRefuseReasonFieldEvent | StreamMessageClaimIdFieldEvent | StreamMessageClaimAttemptFieldEvent | StreamMessageClaimFreeSlotsFieldEvent | StreamMessageRejectIdFieldEvent | StreamMessageRejectAttemptFieldEvent | StreamMessageRenewIdsFieldEvent | StreamMessageRenewAttemptsFieldEvent | StreamMessageResultIdFieldEvent | StreamMessageResultAttemptFieldEvent | StreamMessageResultOkFieldEvent | StreamMessageResultOutputFieldEvent | StreamMessageResultErrorFieldEvent | StreamMessageResultCodeFieldEvent | StreamMessageResultDurationMsFieldEvent | StreamMessageAckIdFieldEvent | StreamMessageAckAttemptFieldEvent | StreamMessageAckDuplicateFieldEvent | StreamMessageAckReceiptIdFieldEvent | StreamMessageAckReceiptAttemptFieldEvent | StreamMessageAckReceiptWorkerFieldEvent | StreamMessageAckReceiptSubmitterFieldEvent | StreamMessageAckReceiptCreditsFieldEvent | StreamMessageAckReceiptDurationMsFieldEvent | StreamMessageAckReceiptTimestampFieldEvent | StreamMessageAckReceiptSignatureFieldEvent | StreamMessageAckReceiptEntriesIdFieldEvent | StreamMessageAckReceiptEntriesAttemptFieldEvent | StreamMessageAckReceiptEntriesCreditsFieldEvent | StreamMessageAckReceiptEntriesDurationMsFieldEvent | StreamMessageCancelIdFieldEvent | StreamMessageCancelAttemptFieldEvent | StreamMessageCancelAckIdFieldEvent | StreamMessageCancelAckAttemptFieldEvent> {
     return streamMessage(buf, StreamMessage.codec(), opts)
   }
 }
