@@ -123,7 +123,8 @@ export class P2PNode {
     // the connection gater: security.allow_peers, plus peers banned for misbehaving
     const guard = new PeerGuard({
       logger,
-      hangUp: async (peer) => { await this.libp2p?.hangUp(peerIdFromString(peer)) }
+      hangUp: async (peer) => { await this.libp2p?.hangUp(peerIdFromString(peer)) },
+      metrics
     }, { allowPeers: config.security.allowPeers })
     this.guard = guard
 

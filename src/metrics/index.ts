@@ -18,6 +18,15 @@ export type StreamRejectReason = typeof STREAM_REJECT_REASONS[number]
 /** the statuses a task ends with */
 export type FinishedStatus = Exclude<TaskStatus, 'queued' | 'running'>
 export type PeerRoleLabel = Role | 'unknown'
+/** why the peer guard banned a peer (its MisbehaviourKind) */
+export const BAN_REASONS = ['gossip_graylisted', 'gossip_invalid', 'stream_abuse'] as const
+export type BanReason = typeof BAN_REASONS[number]
+/** why the connection gater refused a peer */
+export const REFUSE_REASONS = ['banned', 'not_allowed'] as const
+export type RefuseReason = typeof REFUSE_REASONS[number]
+/** where a per-peer rate limit dropped a message or frame */
+export const RATE_LIMITED_SURFACES = ['gossip', 'task_stream'] as const
+export type RateLimitedSurface = typeof RATE_LIMITED_SURFACES[number]
 
 /** 1 ms to 5 min: a no-op task on a LAN to a long command handler */
 export const TASK_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -47,8 +56,16 @@ export interface Metrics {
   /** computed on scrape from api.peers() when an api is given */
   peersHealthy: PlainGauge
   gossipMessages: LabelledCounter<{ topic: GossipTopic, direction: Direction }>
+  /** a rejection for `rate_limited` also counts in rateLimited{surface: gossip} */
   gossipRejected: LabelledCounter<{ topic: GossipTopic, reason: GossipRejectReason }>
+  /** a rejection for `rate_limited` also counts in rateLimited{surface: task_stream} */
   streamRejected: LabelledCounter<{ reason: StreamRejectReason }>
+  /** messages and frames dropped by the per-peer rate limits */
+  rateLimited: LabelledCounter<{ surface: RateLimitedSurface }>
+  /** peers the peer guard disconnected and banned */
+  peersBanned: LabelledCounter<{ reason: BanReason }>
+  /** connections (inbound or outbound) the connection gater refused */
+  connectionsRefused: LabelledCounter<{ reason: RefuseReason }>
   tasksSubmitted: LabelledCounter<{ type: string }>
   tasksFinished: LabelledCounter<{ type: string, status: FinishedStatus }>
   /** submit to end, on the submitter */
@@ -80,6 +97,9 @@ export const METRIC_TYPES = {
   p2p_gossip_messages_total: 'counter',
   p2p_gossip_messages_rejected_total: 'counter',
   p2p_stream_messages_rejected_total: 'counter',
+  p2p_rate_limited_total: 'counter',
+  p2p_peers_banned_total: 'counter',
+  p2p_connections_refused_total: 'counter',
   p2p_tasks_submitted_total: 'counter',
   p2p_tasks_finished_total: 'counter',
   p2p_task_latency_seconds: 'histogram',
@@ -226,6 +246,15 @@ export function createMetrics (init: MetricsInit = {}): Metrics {
   const taskExecution = new Histogram<'type'>({ name: 'p2p_task_execution_seconds', help: 'Run time of one attempt on the worker', labelNames: ['type'], buckets: TASK_SECONDS_BUCKETS, registers })
   const taskAttempts = new Counter<'type'>({ name: 'p2p_task_attempts_total', help: 'Attempts granted to workers', labelNames: ['type'], registers })
   const taskRetries = new Counter<'type'>({ name: 'p2p_task_retries_total', help: 'Attempts that were retries of an earlier failed or lost attempt', labelNames: ['type'], registers })
+  // the hostile-peer defences; every closed label value starts at 0 so rate() and alerts see it
+  const gossipRejected = new Counter<'topic' | 'reason'>({ name: 'p2p_gossip_messages_rejected_total', help: 'GossipSub messages rejected by the validators, by reason', labelNames: ['topic', 'reason'], registers })
+  const streamRejected = new Counter<'reason'>({ name: 'p2p_stream_messages_rejected_total', help: 'Task stream messages rejected, by reason', labelNames: ['reason'], registers })
+  const rateLimited = new Counter<'surface'>({ name: 'p2p_rate_limited_total', help: 'Gossip messages and task stream frames dropped by the per-peer rate limits, by surface', labelNames: ['surface'], registers })
+  const peersBanned = new Counter<'reason'>({ name: 'p2p_peers_banned_total', help: 'Peers disconnected and refused for a while for misbehaving, by reason', labelNames: ['reason'], registers })
+  const connectionsRefused = new Counter<'reason'>({ name: 'p2p_connections_refused_total', help: 'Connections the connection gater refused (a banned peer, or one not in security.allow_peers)', labelNames: ['reason'], registers })
+  for (const surface of RATE_LIMITED_SURFACES) rateLimited.inc({ surface }, 0)
+  for (const reason of BAN_REASONS) peersBanned.inc({ reason }, 0)
+  for (const reason of REFUSE_REASONS) connectionsRefused.inc({ reason }, 0)
   const tasksQueued = new Gauge<'capability'>({ name: 'p2p_tasks_queued', help: 'Tasks waiting for a worker, by required capability', labelNames: ['capability'], registers })
 
   return {
@@ -233,8 +262,21 @@ export function createMetrics (init: MetricsInit = {}): Metrics {
     peersConnected,
     peersHealthy,
     gossipMessages: new Counter<'topic' | 'direction'>({ name: 'p2p_gossip_messages_total', help: 'GossipSub messages by topic and direction', labelNames: ['topic', 'direction'], registers }),
-    gossipRejected: new Counter<'topic' | 'reason'>({ name: 'p2p_gossip_messages_rejected_total', help: 'GossipSub messages rejected by the validators, by reason', labelNames: ['topic', 'reason'], registers }),
-    streamRejected: new Counter<'reason'>({ name: 'p2p_stream_messages_rejected_total', help: 'Task stream messages rejected, by reason', labelNames: ['reason'], registers }),
+    gossipRejected: {
+      inc: (l, v) => {
+        gossipRejected.inc(l, v)
+        if (l.reason === 'rate_limited') rateLimited.inc({ surface: 'gossip' }, v)
+      }
+    },
+    streamRejected: {
+      inc: (l, v) => {
+        streamRejected.inc(l, v)
+        if (l.reason === 'rate_limited') rateLimited.inc({ surface: 'task_stream' }, v)
+      }
+    },
+    rateLimited,
+    peersBanned,
+    connectionsRefused,
     tasksSubmitted: { inc: (l, v) => { tasksSubmitted.inc({ type: typeLabel(l.type) }, v) } },
     tasksFinished: { inc: (l, v) => { tasksFinished.inc({ type: typeLabel(l.type), status: l.status }, v) } },
     taskLatency: boundedHistogram(taskLatency, typeLabel),

@@ -6,6 +6,7 @@
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics/index.ts'
 
 export type MisbehaviourKind = 'gossip_graylisted' | 'gossip_invalid' | 'stream_abuse'
 
@@ -23,6 +24,7 @@ export interface PeerGuardComponents {
   /** closes every connection to the peer */
   hangUp: (peer: string) => Promise<void>
   onBan?: (peer: string, kind: MisbehaviourKind) => void
+  metrics?: Pick<Metrics, 'peersBanned' | 'connectionsRefused'>
 }
 
 export const DEFAULT_BAN_MS = 10 * 60_000
@@ -58,6 +60,7 @@ export class PeerGuard {
     }
     this.bans.set(peer, { until: Date.now() + this.banMs, kind })
     this.counts[kind]++
+    this.components.metrics?.peersBanned.inc({ reason: kind })
     this.components.logger.warn('peer misbehaved: disconnecting and refusing it for a while', { peer, kind, ban_ms: this.banMs, ...detail })
     this.components.onBan?.(peer, kind)
     this.components.hangUp(peer).catch(() => {})
@@ -67,7 +70,15 @@ export class PeerGuard {
   gater (): ConnectionGater {
     const denied = (p: PeerId): boolean => {
       const id = p.toString()
-      return (this.allow.size > 0 && !this.allow.has(id)) || this.isBanned(id)
+      if (this.allow.size > 0 && !this.allow.has(id)) {
+        this.components.metrics?.connectionsRefused.inc({ reason: 'not_allowed' })
+        return true
+      }
+      if (this.isBanned(id)) {
+        this.components.metrics?.connectionsRefused.inc({ reason: 'banned' })
+        return true
+      }
+      return false
     }
     return {
       denyDialPeer: denied,

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { LintSafeRegistry, MAX_OPEN_LABEL_VALUES, METRIC_NAMES, METRIC_TYPES, createMetrics } from '../../src/metrics/index.ts'
 import { FakeNodeApi } from '../utils/fake-node-api.ts'
+import { PeerGuard } from '../../src/network/peer-guard.ts'
+import { createLogger } from '../../src/logger.ts'
 
 /** `# TYPE name type` lines of a text exposition */
 function types (text: string): Map<string, string> {
@@ -127,6 +130,51 @@ void describe('metrics', () => {
     assert.equal(sample(text, 'p2p_credits_issued_total'), 1.5)
     assert.equal(sample(text, 'p2p_credits_earned_total'), 2)
     assert.equal(sample(text, 'p2p_worker_tasks_running'), 2)
+  })
+
+  void it('counts rate-limited gossip and stream rejections by surface as well', async () => {
+    const metrics = createMetrics({ defaultMetrics: false })
+    let text = await metrics.registry.metrics()
+    assert.equal(sample(text, 'p2p_rate_limited_total{surface="gossip"}'), 0)
+    assert.equal(sample(text, 'p2p_rate_limited_total{surface="task_stream"}'), 0)
+    metrics.gossipRejected.inc({ topic: 'heartbeat', reason: 'rate_limited' })
+    metrics.gossipRejected.inc({ topic: 'capabilities', reason: 'rate_limited' }, 2)
+    metrics.gossipRejected.inc({ topic: 'heartbeat', reason: 'decode' })
+    metrics.streamRejected.inc({ reason: 'rate_limited' })
+    metrics.streamRejected.inc({ reason: 'too_large' })
+    text = await metrics.registry.metrics()
+    assert.equal(sample(text, 'p2p_rate_limited_total{surface="gossip"}'), 3)
+    assert.equal(sample(text, 'p2p_rate_limited_total{surface="task_stream"}'), 1)
+    assert.equal(sample(text, 'p2p_gossip_messages_rejected_total{topic="heartbeat",reason="rate_limited"}'), 1)
+    assert.equal(sample(text, 'p2p_gossip_messages_rejected_total{topic="capabilities",reason="rate_limited"}'), 2)
+    assert.equal(sample(text, 'p2p_stream_messages_rejected_total{reason="rate_limited"}'), 1)
+  })
+
+  void it('counts the peer guard\'s bans by reason and its gater\'s refusals', async () => {
+    const metrics = createMetrics({ defaultMetrics: false })
+    const hungUp: string[] = []
+    const peerA = '12D3KooWGRUVh4RMCtJ9RHiQ7WBdnpvWrm6ijeB1UKHRV5nbqgfo'
+    const peerB = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+    const guard = new PeerGuard({ logger: createLogger({ level: 'silent', format: 'json' }), hangUp: async (p) => { hungUp.push(p) }, metrics })
+    guard.misbehaved(peerA, 'stream_abuse')
+    guard.misbehaved(peerA, 'gossip_invalid') // already banned: not a second ban
+    guard.misbehaved(peerB, 'gossip_graylisted')
+    const gater = guard.gater()
+    assert.equal(await gater.denyInboundEncryptedConnection?.(peerIdFromString(peerA), undefined as never), true)
+    assert.equal(await gater.denyDialPeer?.(peerIdFromString(peerB)), true)
+    let text = await metrics.registry.metrics()
+    assert.equal(sample(text, 'p2p_peers_banned_total{reason="stream_abuse"}'), 1)
+    assert.equal(sample(text, 'p2p_peers_banned_total{reason="gossip_invalid"}'), 0)
+    assert.equal(sample(text, 'p2p_peers_banned_total{reason="gossip_graylisted"}'), 1)
+    assert.equal(sample(text, 'p2p_connections_refused_total{reason="banned"}'), 2)
+    assert.equal(sample(text, 'p2p_connections_refused_total{reason="not_allowed"}'), 0)
+    assert.deepEqual(hungUp, [peerA, peerB])
+
+    const allowOnly = new PeerGuard({ logger: createLogger({ level: 'silent', format: 'json' }), hangUp: async () => {}, metrics }, { allowPeers: [peerA] })
+    assert.equal(await allowOnly.gater().denyDialPeer?.(peerIdFromString(peerB)), true)
+    assert.equal(await allowOnly.gater().denyDialPeer?.(peerIdFromString(peerA)), false)
+    text = await metrics.registry.metrics()
+    assert.equal(sample(text, 'p2p_connections_refused_total{reason="not_allowed"}'), 1)
   })
 
   void it('caps the distinct task types so invented types cannot grow the series', async () => {
