@@ -20,6 +20,7 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import type { Config } from '../config/types.ts'
 import { dhtProtocol, identifyPrefix } from '../protocol/names.ts'
+import { withoutShadowedLoopback } from './addresses.ts'
 import { GOSSIP_SCORE_THRESHOLDS, GOSSIP_SEEN_TTL_MS, gossipScoreParams } from './gossip-scoring.ts'
 
 export interface P2PServices extends Record<string, unknown> {
@@ -155,7 +156,9 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       // relay reservations included, so a NATed worker that announces its pod IP had a reservation
       // nobody could learn (status.relayReservations stayed empty). Append the announced addresses
       // instead and filter the rest down to them plus relay circuits.
-      ...(announce.length > 0 ? { appendAnnounce: announce, announceFilter: announcedOrCircuit(announce) } : {})
+      ...(announce.length > 0 ? { appendAnnounce: announce } : {}),
+      // no loopback address (direct, or a relay's inside a circuit) where a routable one exists
+      announceFilter: announce.length > 0 ? (addrs) => withoutShadowedLoopback(announcedOrCircuit(announce)(addrs)) : withoutShadowedLoopback
     },
     transports: [
       tcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 }),
