@@ -1,7 +1,8 @@
 /**
  * The network-namespace harness itself (test/hosts/netns.ts): a NATed host reaches the WAN, the
  * WAN cannot dial the NATed host (even with a route to it), names resolve from the per-namespace
- * /etc/hosts, and teardown leaves no namespace, /etc/netns entry or process behind.
+ * /etc/hosts, a hole-punchable router's IPv6 mapping admits only addresses its host sent to, and
+ * teardown leaves no namespace, /etc/netns entry or process behind.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,15 +10,15 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { Testbed, listNamespaces, netnsSupport, sweepStaleNamespaces, tcpProbe, type Host } from '../hosts/netns.ts'
+import { MAPPED_PORT, Testbed, holePunchSupport, listNamespaces, netnsSupport, sweepStaleNamespaces, tcpProbe, type Host } from '../hosts/netns.ts'
 
 const support = netnsSupport()
 const skip = support.ok ? false : support.reason
 
-/** A TCP server on port 7000 inside `host` that answers "hi from <name>"; resolves once it listens. */
-async function listen (bed: Testbed, host: Host): Promise<void> {
+/** A TCP server on `port` (7000) inside `host` that answers "hi from <name>"; resolves once it listens. */
+async function listen (bed: Testbed, host: Host, port = 7000, address = '0.0.0.0'): Promise<void> {
   const child = bed.spawn(host, process.execPath, ['-e', `
-require('node:net').createServer(s => { s.on('error', () => {}); s.end('hi from ${host.name}\\n') }).listen(7000, '0.0.0.0', () => console.log('listening'))
+require('node:net').createServer(s => { s.on('error', () => {}); s.end('hi from ${host.name}\\n') }).listen(${port}, '${address}', () => console.log('listening'))
 `])
   const lines = createInterface({ input: child.stdout! })
   const [first] = await Promise.race([
@@ -88,6 +89,38 @@ srv.listen(7002, '0.0.0.0', () => console.log('listening'))
     } finally {
       if (!torn) await bed.teardown()
     }
+  })
+
+  const holePunch = support.ok ? holePunchSupport() : support
+  it('hole-punchable NAT: port 4001 of its IPv6 face is closed to strangers and opens for an address its host sent to', { skip: holePunch.ok ? false : holePunch.reason }, async () => {
+    const bed = await Testbed.create()
+    try {
+      const stranger = await bed.addWanHost('stranger', { ipv6: true })
+      const ra = await bed.addNatRouter('nat-a', { nat: 'hole-punchable' })
+      const rb = await bed.addNatRouter('nat-b', { nat: 'hole-punchable' })
+      const a = await bed.addNatedHost('a', ra)
+      const b = await bed.addNatedHost('b', rb)
+      assert.equal(ra.nat, 'hole-punchable')
+      assert.match(ra.address6 ?? '', /^3fff:0:0:1::/)
+      assert.match(a.address6 ?? '', /^fd00:0:0:1::/)
+      await listen(bed, a, MAPPED_PORT, '::')
+      await listen(bed, b, MAPPED_PORT, '::')
+      // IPv4 stays strict: no route in; IPv6: the mapping exists but filters strangers
+      assert.equal(await tcpProbe(bed, stranger, a.address, MAPPED_PORT), 'unreachable')
+      assert.equal(await tcpProbe(bed, stranger, ra.address6!, MAPPED_PORT, 1000), 'timeout')
+      // B has not sent anything to A's router yet: A's router drops B's SYN
+      assert.equal(await tcpProbe(bed, b, ra.address6!, MAPPED_PORT, 1000), 'timeout')
+      // A sends to B's router (dropped there: A is a stranger to B's router, which B just punched),
+      // which opens A's router for B's router: now B gets through to A
+      assert.equal(await tcpProbe(bed, a, rb.address6!, MAPPED_PORT, 1000), 'connected')
+      assert.equal(await tcpProbe(bed, b, ra.address6!, MAPPED_PORT), 'connected')
+      // other ports are not mapped; the stranger is still a stranger
+      assert.notEqual(await tcpProbe(bed, b, ra.address6!, 7000, 1000), 'connected')
+      assert.equal(await tcpProbe(bed, stranger, ra.address6!, MAPPED_PORT, 1000), 'timeout')
+    } finally {
+      await bed.teardown()
+    }
+    for (const ns of listNamespaces()) assert.ok(!ns.startsWith(bed.prefix), `${ns} survived teardown`)
   })
 
   it('sweeps namespaces that a dead run left behind, and only those', async () => {

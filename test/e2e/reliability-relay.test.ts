@@ -116,7 +116,8 @@ describe('reliability: NATed workers and relay restarts (netns)', { skip, timeou
 
     // connection kinds: A <-> B can only be relayed; WAN peers hold direct connections the NATed
     // workers opened (outbound through their NAT). DCUtR upgrades a relayed connection only to
-    // public addresses (js-libp2p's dcutr filters private ones): every address here is RFC 1918.
+    // public addresses (js-libp2p's dcutr filters private ones): every address here is RFC 1918,
+    // and these NATs let nothing in. The upgrade itself: reliability-dcutr.test.ts (hole-punchable NATs).
     const aConns = await c.call<ConnectionInfo[]>('wa', 'connections')
     const clientConns = await c.call<ConnectionInfo[]>('client', 'connections')
     const ab = aConns.filter(x => x.peer === wb.peerId)

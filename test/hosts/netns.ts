@@ -11,6 +11,10 @@
  *          lan0 (bridge) 10.252.1.1/24
  *            └─ <p>worker  eth0 10.252.1.2   default via 10.252.1.1
  * ```
+ * A router made with `{ nat: 'hole-punchable' }` (for DCUtR) also has an IPv6 face on the WAN and
+ * an IPv6 LAN; see {@link NatBehaviour} for what it lets in, and {@link WAN6_PREFIX} for the
+ * addresses.
+ *
  * Every namespace, link and address exists only inside namespaces this module creates: nothing is
  * added to the host's own namespace, no namespace has a route to anything outside the testbed, and
  * deleting the namespaces removes every link with them. Names carry a per-run prefix
@@ -31,6 +35,46 @@ export const NAMESPACE_PREFIX = 'p2pt-'
 export const WAN_SUBNET = '10.251.0'
 /** LAN n is 10.252.<n>.0/24 */
 export const LAN_SUBNET_BASE = '10.252'
+/**
+ * The WAN's IPv6 segment, `3fff:0:0:1::/64`, for hosts that need an address libp2p treats as
+ * public (DCUtR and the address manager ignore private ones). 3fff::/20 is the IPv6 documentation
+ * prefix (RFC 9637, 2024): never routed on the internet, and absent from the private-address list
+ * of @libp2p/utils 7 (`isPrivate`), which does list every IPv4 documentation and benchmarking range
+ * (192.0.2/24, 198.51.100/24, 203.0.113/24, 198.18/15) and 2001:db8::/32, so no IPv4 range would do
+ * without taking real, allocated address space. Like every other address here it exists only
+ * inside the testbed's namespaces, which have no link and no route to anything outside.
+ */
+export const WAN6_PREFIX = '3fff:0:0:1'
+/** the IPv6 LAN of hole-punchable router n is fd00:0:0:<n>::/64 (unique local, private to libp2p) */
+export const LAN6_PREFIX_BASE = 'fd00:0:0'
+/** the port a hole-punchable router maps to its first LAN host (the nodes' listen port) */
+export const MAPPED_PORT = 4001
+/** how long a hole-punchable router remembers an address its LAN sent to (s) */
+export const HOLE_PUNCH_WINDOW_S = 60
+
+/**
+ * What a NAT router lets in.
+ *
+ * - `strict` (the default): IPv4 MASQUERADE and only replies in (conntrack ESTABLISHED/RELATED).
+ *   Nothing on the LAN can be dialled; no hole can be punched (for TCP, see below).
+ * - `hole-punchable`: the same on IPv4, plus an IPv6 face on the WAN ({@link WAN6_PREFIX}) that
+ *   behaves as an address-restricted cone NAT (RFC 4787: endpoint-independent mapping,
+ *   address-dependent filtering) for the listen port: the router maps
+ *   `[<its WAN6 address>]:4001` to its first LAN host's port 4001, and lets a new inbound
+ *   connection through that mapping only from an address that host sent a packet to in the last
+ *   {@link HOLE_PUNCH_WINDOW_S} s (xt_recent). Outbound IPv6 is MASQUERADEd. So a peer the host
+ *   never contacted cannot dial it, but when both sides dial each other at the same time (what
+ *   DCUtR coordinates over the relay) each one's outbound SYN opens its own router for the other's.
+ *
+ * Why a static mapping for the listen port: a port-preserving Linux MASQUERADE maps each outbound
+ * connection's *source* port. go-libp2p dials from its listen port (SO_REUSEPORT), so its mapping
+ * is the listen port and a plain MASQUERADE NAT is hole-punchable for it. Node cannot do that
+ * (`net.connect({ localPort })` on a port a server listens on fails with EADDRINUSE, even with
+ * `reusePort` on the server), so js-libp2p's TCP dials leave from ephemeral ports, and the address
+ * a NATed js-libp2p node is observed at is the mapping of an ephemeral port that no listener sits
+ * behind. This router keeps, for port 4001, the mapping a go-libp2p node would get.
+ */
+export type NatBehaviour = 'strict' | 'hole-punchable'
 
 const COMMAND_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 3_000
@@ -45,6 +89,8 @@ export interface Host {
   /** its address: on the WAN for public hosts and routers, on its LAN for NATed hosts */
   readonly address: string
   readonly kind: 'wan' | 'router' | 'nated'
+  /** its IPv6 address: on the WAN ({@link WAN6_PREFIX}) or on a hole-punchable router's LAN; only when asked for */
+  readonly address6?: string
 }
 
 export interface Router extends Host {
@@ -53,6 +99,19 @@ export interface Router extends Host {
   readonly lanAddress: string
   /** e.g. 10.252.1.0/24 */
   readonly lanSubnet: string
+  readonly nat: NatBehaviour
+  /** hole-punchable routers: the LAN's IPv6 subnet, e.g. fd00:0:0:1::/64 */
+  readonly lanSubnet6?: string
+}
+
+export interface NatRouterOptions {
+  /** default 'strict' */
+  nat?: NatBehaviour
+}
+
+export interface WanHostOptions {
+  /** also give it an IPv6 address in {@link WAN6_PREFIX}; default false */
+  ipv6?: boolean
 }
 
 export interface TestbedInit {
@@ -78,6 +137,34 @@ export function netnsSupport (): { ok: true } | { ok: false, reason: string } {
     }
   }
   return { ok: true }
+}
+
+/**
+ * Whether hole-punchable routers can be built here (on top of {@link netnsSupport}): ip6tables
+ * with the nat table, the `recent` match (xt_recent) and `ss -K`. Tries them in a throw-away
+ * namespace, which it deletes again.
+ */
+export function holePunchSupport (): { ok: true } | { ok: false, reason: string } {
+  const base = netnsSupport()
+  if (!base.ok) return base
+  const ns = `${NAMESPACE_PREFIX}${process.pid}-probe-${runCounter++}`
+  const step = (what: string, file: string, args: string[]): string | undefined => {
+    try {
+      execFileSync(file, args, { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS })
+      return undefined
+    } catch {
+      return `${what} failed (${file} ${args.join(' ')})`
+    }
+  }
+  try {
+    const failed = step('creating a namespace', 'ip', ['netns', 'add', ns]) ??
+      step('ip6tables NAT with the recent match (xt_recent)', 'ip', ['netns', 'exec', ns, 'ip6tables', '-w', '-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp',
+        '-m', 'recent', '--name', 'probe', '--rcheck', '-j', 'DNAT', '--to-destination', `[${LAN6_PREFIX_BASE}::2]:${MAPPED_PORT}`]) ??
+      step('ss (iproute2)', 'ip', ['netns', 'exec', ns, 'ss', '-K', 'dst', '[::1]'])
+    return failed == null ? { ok: true } : { ok: false, reason: `hole-punchable NAT not available: ${failed}` }
+  } finally {
+    try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS }) } catch { /* never created */ }
+  }
 }
 
 /** Run a command in the host namespace; rejects with its stderr when it fails. */
@@ -202,7 +289,8 @@ export class Testbed {
     installExitHooks()
     try {
       await bed.addNamespace(bed.wanNs)
-      await bed.ip(bed.wanNs, 'link', 'add', 'br0', 'type', 'bridge')
+      // no multicast snooping: without an MLD querier it can swallow IPv6 neighbour discovery
+      await bed.ip(bed.wanNs, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0')
       await bed.ip(bed.wanNs, 'link', 'set', 'br0', 'up')
     } catch (err) {
       await bed.teardown()
@@ -220,10 +308,10 @@ export class Testbed {
   }
 
   /** A host with an address on the WAN segment (dialable by every other host). */
-  async addWanHost (name: string): Promise<Host> {
+  async addWanHost (name: string, options: WanHostOptions = {}): Promise<Host> {
     const ns = this.nsName(name)
-    const address = await this.attachToWan(ns)
-    const host: Host = { name, ns, address, kind: 'wan' }
+    const { address, address6 } = await this.attachToWan(ns, options.ipv6 === true)
+    const host: Host = { name, ns, address, kind: 'wan', ...(address6 != null ? { address6 } : {}) }
     this.hostsByName.set(name, host)
     return host
   }
@@ -231,15 +319,17 @@ export class Testbed {
   /**
    * A NAT router: a WAN address, a LAN bridge, MASQUERADE for the LAN, and a FORWARD policy that
    * lets only replies in. No port forwarding: nothing on its LAN can be dialled from the WAN.
+   * `{ nat: 'hole-punchable' }` adds the IPv6 side described at {@link NatBehaviour}.
    */
-  async addNatRouter (name: string): Promise<Router> {
+  async addNatRouter (name: string, options: NatRouterOptions = {}): Promise<Router> {
+    const nat = options.nat ?? 'strict'
     const ns = this.nsName(name)
-    const address = await this.attachToWan(ns)
+    const { address, address6 } = await this.attachToWan(ns, nat === 'hole-punchable')
     const lan = ++this.routers
     if (lan > 250) throw new Error('at most 250 routers per testbed')
     const lanSubnet = `${LAN_SUBNET_BASE}.${lan}.0/24`
     const lanAddress = `${LAN_SUBNET_BASE}.${lan}.1`
-    await this.ip(ns, 'link', 'add', 'lan0', 'type', 'bridge')
+    await this.ip(ns, 'link', 'add', 'lan0', 'type', 'bridge', 'mcast_snooping', '0')
     await this.ip(ns, 'addr', 'add', `${lanAddress}/24`, 'dev', 'lan0')
     await this.ip(ns, 'link', 'set', 'lan0', 'up')
     await this.execChecked(ns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1'])
@@ -251,7 +341,25 @@ export class Testbed {
     // The router itself offers nothing to the WAN either.
     await ipt('-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
     await ipt('-A', 'INPUT', '-i', 'eth0', '-j', 'DROP')
-    const router: Router = { name, ns, address, kind: 'router', lanAddress, lanSubnet }
+    let lanSubnet6: string | undefined
+    if (nat === 'hole-punchable') {
+      lanSubnet6 = `${LAN6_PREFIX_BASE}:${lan.toString(16)}::/64`
+      await this.ip(ns, '-6', 'addr', 'add', `${LAN6_PREFIX_BASE}:${lan.toString(16)}::1/64`, 'dev', 'lan0', 'nodad')
+      await this.execChecked(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1'])
+      const ip6t = async (...args: string[]): Promise<void> => { await this.execChecked(ns, 'ip6tables', ['-w', ...args]) }
+      await ip6t('-t', 'nat', '-A', 'POSTROUTING', '-s', lanSubnet6, '-o', 'eth0', '-j', 'MASQUERADE')
+      await ip6t('-P', 'FORWARD', 'DROP')
+      // remember every address the LAN sends to (the filter of an address-restricted cone)
+      await ip6t('-A', 'FORWARD', '-i', 'lan0', '-o', 'eth0', '-m', 'recent', '--name', 'sent', '--rdest', '--set', '-j', 'ACCEPT')
+      await ip6t('-A', 'FORWARD', '-i', 'eth0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
+      // new inbound connections only through the mapping (the DNAT added with the first LAN host)
+      await ip6t('-A', 'FORWARD', '-i', 'eth0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT')
+      await ip6t('-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
+      // neighbour discovery
+      await ip6t('-A', 'INPUT', '-i', 'eth0', '-p', 'ipv6-icmp', '-j', 'ACCEPT')
+      await ip6t('-A', 'INPUT', '-i', 'eth0', '-j', 'DROP')
+    }
+    const router: Router = { name, ns, address, kind: 'router', lanAddress, lanSubnet, nat, ...(address6 != null && lanSubnet6 != null ? { address6, lanSubnet6 } : {}) }
     this.hostsByName.set(name, router)
     this.lanHosts.set(ns, 2)
     return router
@@ -273,7 +381,21 @@ export class Testbed {
     await this.ip(ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0')
     await this.ip(ns, 'link', 'set', 'eth0', 'up')
     await this.ip(ns, 'route', 'add', 'default', 'via', router.lanAddress)
-    const host: Host = { name, ns, address, kind: 'nated' }
+    let address6: string | undefined
+    if (router.nat === 'hole-punchable' && router.address6 != null) {
+      const prefix = router.lanSubnet6!.replace(/::\/64$/, '')
+      address6 = `${prefix}::${n.toString(16)}`
+      await this.ip(ns, '-6', 'addr', 'add', `${address6}/64`, 'dev', 'eth0', 'nodad')
+      await this.ip(ns, '-6', 'route', 'add', 'default', 'via', `${prefix}::1`)
+      if (n === 2) {
+        // the router's one mapping: its WAN6 port 4001 -> this host's port 4001, only from
+        // addresses this host sent to within the window (see NatBehaviour)
+        await this.execChecked(router.ns, 'ip6tables', ['-w', '-t', 'nat', '-A', 'PREROUTING', '-i', 'eth0', '-d', router.address6,
+          '-p', 'tcp', '--dport', String(MAPPED_PORT), '-m', 'recent', '--name', 'sent', '--rsource', '--rcheck', '--seconds', String(HOLE_PUNCH_WINDOW_S),
+          '-j', 'DNAT', '--to-destination', `[${address6}]:${MAPPED_PORT}`])
+      }
+    }
+    const host: Host = { name, ns, address, kind: 'nated', ...(address6 != null ? { address6 } : {}) }
     this.hostsByName.set(name, host)
     return host
   }
@@ -344,6 +466,23 @@ export class Testbed {
     }
   }
 
+  /**
+   * The addresses a hole-punchable router's LAN sent to since its list was last emptied (the
+   * xt_recent list; the mapping lets in those seen within {@link HOLE_PUNCH_WINDOW_S} s).
+   */
+  async holePunchedFor (router: Router): Promise<string[]> {
+    if (router.nat !== 'hole-punchable') return []
+    const result = await this.exec(router, 'cat', ['/proc/net/xt_recent/sent'])
+    if (result.code !== 0) throw new Error(`[${router.ns}] cat /proc/net/xt_recent/sent: ${result.stderr.trim()}`)
+    return result.stdout.split('\n').map(line => /^src=(\S+)/.exec(line)?.[1]).filter((a): a is string => a != null)
+  }
+
+  /** Empty a hole-punchable router's list of addresses its LAN sent to (as if every mapping had expired). */
+  async forgetHolePunches (router: Router): Promise<void> {
+    if (router.nat !== 'hole-punchable') return
+    await this.execChecked(router.ns, 'sh', ['-c', 'echo / > /proc/net/xt_recent/sent'])
+  }
+
   /** Stop every process, delete every namespace and /etc/netns entry this testbed made. Idempotent. */
   async teardown (): Promise<void> {
     if (this.tornDown) return
@@ -385,18 +524,25 @@ export class Testbed {
     await this.ip(ns, 'link', 'set', 'lo', 'up')
   }
 
-  /** Create `ns`, connect its eth0 to the WAN switch, give it the next WAN address. */
-  private async attachToWan (ns: string): Promise<string> {
+  /** Create `ns`, connect its eth0 to the WAN switch, give it the next WAN address (and IPv6 address). */
+  private async attachToWan (ns: string, ipv6 = false): Promise<{ address: string, address6?: string }> {
     await this.addNamespace(ns)
     if (this.nextWanHost > 254) throw new Error('the WAN segment is full')
-    const address = `${WAN_SUBNET}.${this.nextWanHost++}`
+    const n = this.nextWanHost++
+    const address = `${WAN_SUBNET}.${n}`
     const port = `p${this.wanPorts++}`
     await this.ip(this.wanNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns)
     await this.ip(this.wanNs, 'link', 'set', port, 'master', 'br0')
     await this.ip(this.wanNs, 'link', 'set', port, 'up')
     await this.ip(ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0')
+    let address6: string | undefined
+    if (ipv6) {
+      address6 = `${WAN6_PREFIX}::${n.toString(16)}`
+      // nodad: usable at once (duplicate address detection would hold it back for a second or two)
+      await this.ip(ns, '-6', 'addr', 'add', `${address6}/64`, 'dev', 'eth0', 'nodad')
+    }
     await this.ip(ns, 'link', 'set', 'eth0', 'up')
-    return address
+    return address6 != null ? { address, address6 } : { address }
   }
 
   private async ip (ns: string, ...args: string[]): Promise<void> {
