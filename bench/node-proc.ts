@@ -1,6 +1,6 @@
 /**
  * One p2p node in its own process for the propagation scenario: the real P2PNode (as
- * `p2p-node run` builds it, libp2p metrics on), plus reports over IPC of when it started, when it
+ * `p2p-node run` builds it, libp2p metrics only with the API), plus reports over IPC of when it started, when it
  * first advertised, and when each peer first appeared in its capability table. Times are wall
  * clock in ms with sub-ms precision (performance.timeOrigin + performance.now()), comparable across
  * processes on one host.
@@ -23,7 +23,7 @@ const send = (m: NodeProcMessage): void => { process.send?.(m) }
 const { values } = parseArgs({ options: { config: { type: 'string' } } })
 if (values.config == null) throw new Error('usage: node-proc.ts --config FILE')
 const config = loadConfigFile(values.config, { env: process.env })
-const node = new P2PNode(config, { api: false, libp2pMetrics: true })
+const node = new P2PNode(config, { api: false, libp2pMetrics: config.api.enabled })
 const table = node.table
 const advertise = table.advertise.bind(table)
 table.advertise = (a, now) => {

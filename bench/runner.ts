@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { BullmqSystem } from './lib/bullmq.ts'
+import { prepareScripts } from './lib/build.ts'
 import { machine, source, versions } from './lib/env.ts'
 import { BASELINE_SCENARIOS, parseOptions, USAGE, UsageError, type Options, type ScenarioName } from './lib/options.ts'
 import { P2PNet, ROOT } from './lib/p2p.ts'
@@ -85,6 +86,8 @@ async function main (argv: string[]): Promise<number> {
     return doc
   }
   log(`p2p-network bench: ${opts.scenarios.join(', ')}; ${opts.workers} workers × ${opts.slots} slots; ${opts.runs} run(s)${opts.baseline != null ? '; baseline BullMQ' : ''}${opts.quick ? '; quick' : ''}`)
+  const buildMs = await prepareScripts(opts.fromSource ? 'source' : 'bundle')
+  log(opts.fromSource ? 'children run the TypeScript sources through tsx (--from-source)' : `children run the esbuild bundle in dist/bundle/ (built in ${(buildMs / 1000).toFixed(1)} s)`)
   try {
     for (let run = 1; run <= opts.runs; run++) {
       const shared = new Map<SystemName, TaskSystem>()

@@ -127,7 +127,9 @@ async function run (file: string, attach: boolean): Promise<number> {
 }
 
 async function runNode (config: Config): Promise<number> {
-  const node = new P2PNode(config, { libp2pMetrics: true })
+  // libp2p's metrics are read through the API's /metrics only; without the API, bridging them would
+  // wrap every stream to count bytes for nobody
+  const node = new P2PNode(config, { libp2pMetrics: config.api.enabled })
   let signals = 0
   const stopped = new Promise<void>(resolve => {
     const onSignal = (sig: NodeJS.Signals): void => {

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import type { Config } from './config/types.ts'
 import { Executor } from './executor/index.ts'
@@ -50,6 +49,9 @@ export interface NodeOptions {
 
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
 const STOP_TIMEOUT_MS = 5_000
+/** a prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS */
+const ADVERTISE_SOON_MS = 20
+const ADVERTISE_SPACING_MS = 1_000
 
 export class P2PNode {
   readonly config: Config
@@ -85,6 +87,7 @@ export class P2PNode {
   private promptHeartbeatTimer?: NodeJS.Timeout
   private advertiseTimer?: NodeJS.Timeout
   private advertisedOnce = false
+  private lastAdvertiseAt = 0
   private draining = false
   private stopping?: Promise<void>
   private readonly withApi: boolean
@@ -133,8 +136,9 @@ export class P2PNode {
       privateKey,
       swarmKey,
       connectionGater: guard.gater(),
+      // imported only when bridged: it wraps every stream to count bytes, and costs memory to load
       metrics: this.libp2pMetrics
-        ? prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+        ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
         : undefined
     })
     this.libp2p = libp2p
@@ -386,12 +390,19 @@ export class P2PNode {
     return addrs.slice(0, 16)
   }
 
+  /**
+   * Advertise soon: a newcomer subscribed to the capabilities topic (it learns about us, and a joiner
+   * whose first advertisement reached nobody reaches its first peers), or our addresses changed.
+   * Prompt (ADVERTISE_SOON_MS, coalescing a burst of subscriptions) but at most one every
+   * ADVERTISE_SPACING_MS, far under the per-author budget peers enforce (GOSSIP_RATE_LIMITS).
+   */
   private scheduleAdvertise (): void {
     if (this.advertiseTimer != null) return
+    const wait = Math.max(ADVERTISE_SOON_MS, this.lastAdvertiseAt + ADVERTISE_SPACING_MS - Date.now())
     this.advertiseTimer = setTimeout(() => {
       this.advertiseTimer = undefined
       void this.advertise()
-    }, 200)
+    }, wait)
     this.advertiseTimer.unref()
   }
 
@@ -417,6 +428,8 @@ export class P2PNode {
     this.table.advertise({ peerId: this.peerId, role: this.role, capabilities: msg.capabilities, labels: this.config.node.labels, taskTypes, slots, addrs: msg.addrs, seq: this.advSeq })
     this.selfHeartbeat()
     this.advertisedOnce = true
+    // one that reaches nobody (a joiner not yet connected) does not hold back the next
+    if (this.libp2p.services.pubsub.getSubscribers(capabilitiesTopic(this.config.network.protocolVersion)).length > 0) this.lastAdvertiseAt = Date.now()
     await this.gossip.publishAdvertisement(msg)
   }
 

@@ -6,14 +6,12 @@
  * at the producer's QueueEvents, the event stream `job.waitUntilFinished()` also listens to.
  */
 import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Queue, QueueEvents } from 'bullmq'
-import { ROOT, PROBE } from './p2p.ts'
+import { scripts } from './build.ts'
+import { ROOT } from './p2p.ts'
 import { Child, freePort } from './procs.ts'
 import type { Outcome, Submitted, TaskSystem } from './system.ts'
-
-export const BULLMQ_WORKER = join(ROOT, 'bench', 'bullmq-worker.ts')
 
 export interface BullmqInit {
   /** scratch directory (redis working dir) */
@@ -91,9 +89,9 @@ export class BullmqSystem implements TaskSystem {
   spawnWorker (options: { probe?: boolean } = {}): Child {
     const child = new Child({
       name: `bullmq worker ${this.workers.length}`,
-      args: [BULLMQ_WORKER, '--port', String(this.redis.port), '--queue', this.queueName, '--concurrency', String(this.init.concurrency)],
-      // tsx is loaded as in a p2p worker (bin/p2p-node.js registers it), so loader overhead is equal
-      execArgv: ['--import', 'tsx', ...((options.probe ?? this.init.probe ?? false) ? ['--import', PROBE] : [])],
+      args: [scripts().bullmqWorker.script, '--port', String(this.redis.port), '--queue', this.queueName, '--concurrency', String(this.init.concurrency)],
+      // compiled the same way as the p2p workers (bench/lib/build.ts), so loader overhead is equal
+      execArgv: [...scripts().bullmqWorker.execArgv, ...((options.probe ?? this.init.probe ?? false) ? ['--import', scripts().probe] : [])],
       ipc: true,
       cwd: ROOT
     })

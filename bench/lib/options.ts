@@ -81,6 +81,8 @@ export interface Options {
   shareNetwork: boolean
   /** keep the workers' circuit-relay transport on (off by default: the bench network has no relay) */
   relayTransport: boolean
+  /** children run the TypeScript sources through tsx instead of the esbuild bundle (lib/build.ts) */
+  fromSource: boolean
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -95,6 +97,8 @@ export const USAGE = `npm run bench -- [options]
   --profile DIR       CPU profiles of the bench process (gateway/producer) and the first worker for every measured phase
   --share-network     one network per system and run for the load scenarios (default with --quick)
   --relay-transport   keep the workers' circuit-relay transport on (the bench network has no relay)
+  --from-source       child processes (p2p and BullMQ workers) run the TypeScript sources through tsx
+                      instead of the esbuild bundle built into dist/bundle/ at the start
 `
 
 export function parseOptions (argv: string[]): Options {
@@ -111,6 +115,7 @@ export function parseOptions (argv: string[]): Options {
       profile: { type: 'string' },
       'share-network': { type: 'boolean' },
       'relay-transport': { type: 'boolean', default: false },
+      'from-source': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false }
     }
   })
@@ -137,7 +142,8 @@ export function parseOptions (argv: string[]): Options {
     profile: values.profile,
     counts: quick ? QUICK : FULL,
     shareNetwork: values['share-network'] ?? quick,
-    relayTransport: values['relay-transport'] ?? false
+    relayTransport: values['relay-transport'] ?? false,
+    fromSource: values['from-source'] ?? false
   }
 }
 

@@ -15,13 +15,11 @@ import { createLogger } from '../../src/logger.ts'
 import { defaultIdentityFile, generateIdentity, peerIdOf, writeIdentity } from '../../src/network/identity.ts'
 import { TERMINAL_STATUSES } from '../../src/node-api.ts'
 import { P2PNode } from '../../src/node.ts'
+import { scripts } from './build.ts'
 import { Child } from './procs.ts'
 import type { Outcome, Submitted, TaskSystem } from './system.ts'
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
-export const BIN = join(ROOT, 'bin', 'p2p-node.js')
-export const PROBE = join(ROOT, 'bench', 'lib', 'probe.ts')
-export const NODE_PROC = join(ROOT, 'bench', 'node-proc.ts')
 
 export interface P2PNetInit {
   /** scratch directory for configs and data dirs */
@@ -155,13 +153,13 @@ export class P2PNet implements TaskSystem {
       ...(this.init.relayTransport === true ? { 'network.enable_relay': true } : {}),
       ...this.init.workerOverrides
     })))
-    const execArgv: string[] = []
-    if (options.script === 'node-proc') execArgv.push('--import', 'tsx')
-    if (options.probe ?? this.init.probe ?? false) execArgv.push('--import', PROBE)
+    const cmd = options.script === 'node-proc' ? scripts().nodeProc : scripts().p2pNode
+    const execArgv: string[] = [...cmd.execArgv]
+    if (options.probe ?? this.init.probe ?? false) execArgv.push('--import', scripts().probe)
     if ((options.cpuProf ?? index === 0) && this.init.cpuProfDir != null) execArgv.push('--cpu-prof', `--cpu-prof-dir=${this.init.cpuProfDir}`, `--cpu-prof-name=worker-${label}-${process.pid}.cpuprofile`)
     const child = new Child({
       name: `${role} ${label}`,
-      args: options.script === 'node-proc' ? [NODE_PROC, '--config', configFile] : [BIN, 'run', '--config', configFile],
+      args: options.script === 'node-proc' ? [cmd.script, '--config', configFile] : [cmd.script, 'run', '--config', configFile],
       execArgv,
       ipc: true,
       cwd: ROOT,

@@ -1,23 +1,22 @@
 /**
  * The libp2p composition per role (DESIGN.md section 2). This is the only file that knows which
  * js-libp2p modules a node runs; everything above it sees a `P2PLibp2p`.
+ *
+ * Modules a node may not need are imported only when its config uses them (DHT, relay, AutoNAT,
+ * DCUtR, mDNS, pnet), and TLS only when a peer negotiates it: each js-libp2p package costs start-up
+ * time and resident memory (issue 7: importing them all took ~1 s and ~110 MiB).
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { tls } from '@libp2p/tls'
+import type { TLSComponents } from '@libp2p/tls'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
-import type { ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { ConnectionEncrypter, ConnectionGater, PrivateKey, ComponentLogger } from '@libp2p/interface'
 import type { Config } from '../config/types.ts'
 import { dhtProtocol, identifyPrefix } from '../protocol/names.ts'
 import { withoutShadowedLoopback } from './addresses.ts'
@@ -91,7 +90,10 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
   const isInfra = node.role === 'bootstrap' || node.role === 'relay'
 
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if (network.enableMdns) peerDiscovery.push(mdns({ serviceTag: `${pv}.local` }))
+  if (network.enableMdns) {
+    const { mdns } = await import('@libp2p/mdns')
+    peerDiscovery.push(mdns({ serviceTag: `${pv}.local` }))
+  }
 
   const services: Record<string, unknown> = {
     identify: identify({ protocolPrefix: identifyPrefix(pv), runOnLimitedConnection: true }),
@@ -116,10 +118,12 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       // message replayed is a duplicate, never a second delivery
       scoreParams: gossipScoreParams(pv, node.role === 'worker' ? scoredCapabilities(config) : []),
       scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
-      seenTTL: GOSSIP_SEEN_TTL_MS
+      seenTTL: GOSSIP_SEEN_TTL_MS,
+      fastMsgIdFn: fastMessageId
     })
   }
   if (network.enableDht) {
+    const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
     services.dht = kadDHT({
       protocol: dhtProtocol(pv),
       clientMode: !isInfra,
@@ -130,8 +134,9 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       metricsPrefix: `${pv.replace(/[^a-z0-9]/g, '_')}_dht`
     })
   }
-  if (node.role === 'relay' && network.enableRelay) {
-    services.relay = circuitRelayServer({
+  const relayModule = network.enableRelay ? await import('@libp2p/circuit-relay-v2') : undefined
+  if (node.role === 'relay' && relayModule != null) {
+    services.relay = relayModule.circuitRelayServer({
       reservations: {
         maxReservations: relay.maxReservations,
         reservationTtl: relay.reservationTtlMs,
@@ -139,11 +144,11 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
         defaultDurationLimit: relay.durationLimitMs
       }
     })
-    services.autoNAT = autoNAT()
+    services.autoNAT = (await import('@libp2p/autonat')).autoNAT()
   }
   if (node.role === 'worker') {
-    services.autoNAT = autoNAT()
-    if (network.enableRelay) services.dcutr = dcutr()
+    services.autoNAT = (await import('@libp2p/autonat')).autoNAT()
+    if (network.enableRelay) services.dcutr = (await import('@libp2p/dcutr')).dcutr()
   }
 
   const announce = node.announce.map(a => announceAddress(a, node.listenPort))
@@ -162,10 +167,10 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
     },
     transports: [
       tcp({ inboundSocketInactivityTimeout: 0, outboundSocketInactivityTimeout: 0 }),
-      ...(network.enableRelay ? [circuitRelayTransport({ reservationCompletionTimeout: network.connectionTimeoutMs })] : [])
+      ...(relayModule != null ? [relayModule.circuitRelayTransport({ reservationCompletionTimeout: network.connectionTimeoutMs })] : [])
     ],
     // Noise first; TLS 1.3 for operators whose policy demands it. multistream-select negotiates.
-    connectionEncrypters: [noise(), tls()],
+    connectionEncrypters: [noise(), lazyTls()],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
@@ -176,11 +181,45 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       maxIncomingPendingConnections: Math.max(10, Math.min(node.maxConnections, 256))
     },
     ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
-    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    ...(init.swarmKey != null ? { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) } : {}),
     ...(init.metrics != null ? { metrics: init.metrics } : {}),
     ...(init.logger != null ? { logger: init.logger } : {}),
     services: services as Libp2pOptions<P2PServices>['services'],
     start: false
   }
   return createLibp2p(options)
+}
+
+/** the protocol id of @libp2p/tls (its PROTOCOL; a test checks they agree) */
+export const TLS_PROTOCOL = '/tls/1.0.0'
+
+/**
+ * TLS 1.3 as a connection encrypter that imports @libp2p/tls on first use. Noise is offered first
+ * and every node of ours speaks it, so TLS loads only when a peer insists on it; importing it costs
+ * ~50 MiB (x509 and ASN.1 libraries) and a third of a second at every start otherwise.
+ */
+export function lazyTls (): (components: TLSComponents) => ConnectionEncrypter {
+  return (components) => {
+    let impl: Promise<ConnectionEncrypter> | undefined
+    const load = async (): Promise<ConnectionEncrypter> => {
+      impl ??= import('@libp2p/tls').then(m => m.tls()(components))
+      return impl
+    }
+    return {
+      protocol: TLS_PROTOCOL,
+      secureInbound: async (connection, options) => (await load()).secureInbound(connection, options),
+      secureOutbound: async (connection, options) => (await load()).secureOutbound(connection, options)
+    }
+  }
+}
+
+/**
+ * GossipSub's fast message ID: without one it verifies the signature of every copy the mesh
+ * delivers before it notices the duplicate (each message arrives from up to D peers), which was
+ * most of a worker's gossip CPU. The ID is only cached after a copy passed signature checks, so a
+ * forged copy cannot shadow the real message; under StrictSign (author, seqno) names a message.
+ */
+export function fastMessageId (msg: { topic: string, from?: Uint8Array, seqno?: Uint8Array }): string {
+  if (msg.from == null || msg.seqno == null) return ''
+  return `${msg.topic}/${Buffer.from(msg.from).toString('base64')}/${Buffer.from(msg.seqno).toString('base64')}`
 }

@@ -1,0 +1,101 @@
+/**
+ * What the benchmark's child processes run. By default the harness bundles, with esbuild, the
+ * p2p node (`src/main.ts`, i.e. `p2p-node`), the propagation scenario's node process, the BullMQ
+ * worker and the event-loop probe into `dist/bundle/` at the start of every run, and children run
+ * that compiled JavaScript: what a deployment runs (the container image runs compiled `dist/`), not
+ * tsx transforming every module of a checkout at start-up (most of the start-up time and ~40 MiB of
+ * RSS). Both sides get the same treatment: the BullMQ worker is bundled and run the same way.
+ * `--from-source` runs the TypeScript sources through tsx instead (`bin/p2p-node.js` in a checkout),
+ * on both sides.
+ *
+ * The bundle is rebuilt every run (about a second), so it is never stale. It lives in `dist/bundle/`
+ * (git-ignored, two levels under the repository like `src/cli/`, so the devnet's config directory
+ * still resolves); dynamic `import()`s stay separate chunks (esbuild splitting), so code a role never
+ * loads is never parsed.
+ */
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { build } from 'esbuild'
+
+export type ScriptMode = 'bundle' | 'source'
+
+export interface ChildCommand {
+  /** Node flags before the script */
+  execArgv: string[]
+  /** the script to run */
+  script: string
+}
+
+export interface ChildScripts {
+  mode: ScriptMode
+  /** `p2p-node` (then: run --config FILE) */
+  p2pNode: ChildCommand
+  /** bench/node-proc.ts: a P2PNode reporting its table over IPC */
+  nodeProc: ChildCommand
+  /** bench/bullmq-worker.ts */
+  bullmqWorker: ChildCommand
+  /** the event-loop probe, for `--import` */
+  probe: string
+}
+
+const ROOT = join(import.meta.dirname, '..', '..')
+export const BUNDLE_DIR = join(ROOT, 'dist', 'bundle')
+
+// node:sqlite's ExperimentalWarning (bin/p2p-node.js filters it; the bundle is started directly)
+const QUIET = ['--disable-warning=ExperimentalWarning']
+
+function fromSource (): ChildScripts {
+  return {
+    mode: 'source',
+    p2pNode: { execArgv: [], script: join(ROOT, 'bin', 'p2p-node.js') },
+    nodeProc: { execArgv: ['--import', 'tsx'], script: join(ROOT, 'bench', 'node-proc.ts') },
+    // tsx is loaded as in a p2p worker (bin/p2p-node.js registers it), so loader overhead is equal
+    bullmqWorker: { execArgv: ['--import', 'tsx'], script: join(ROOT, 'bench', 'bullmq-worker.ts') },
+    probe: join(ROOT, 'bench', 'lib', 'probe.ts')
+  }
+}
+
+let current: ChildScripts = fromSource()
+
+/** The commands children run (from source until prepareScripts('bundle') has run). */
+export function scripts (): ChildScripts { return current }
+
+/** Builds the bundle (mode 'bundle') and makes children run it; resolves with the build time in ms. */
+export async function prepareScripts (mode: ScriptMode): Promise<number> {
+  if (mode === 'source') {
+    current = fromSource()
+    return 0
+  }
+  const t0 = performance.now()
+  // chunk names are content hashes: clear the last build's
+  await rm(BUNDLE_DIR, { recursive: true, force: true })
+  await build({
+    entryPoints: {
+      'p2p-node': join(ROOT, 'src', 'main.ts'),
+      'node-proc': join(ROOT, 'bench', 'node-proc.ts'),
+      'bullmq-worker': join(ROOT, 'bench', 'bullmq-worker.ts'),
+      probe: join(ROOT, 'bench', 'lib', 'probe.ts')
+    },
+    outdir: BUNDLE_DIR,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    // CommonJS dependencies (prom-client, ioredis, ...) call require(): give ESM chunks one
+    banner: { js: "import { createRequire as __p2pCreateRequire } from 'node:module'; const require = __p2pCreateRequire(import.meta.url);" },
+    sourcemap: false,
+    logLevel: 'error'
+  })
+  const file = (name: string): string => join(BUNDLE_DIR, `${name}.mjs`)
+  current = {
+    mode: 'bundle',
+    p2pNode: { execArgv: QUIET, script: file('p2p-node') },
+    nodeProc: { execArgv: QUIET, script: file('node-proc') },
+    bullmqWorker: { execArgv: QUIET, script: file('bullmq-worker') },
+    probe: file('probe')
+  }
+  return performance.now() - t0
+}
