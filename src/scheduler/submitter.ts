@@ -102,6 +102,10 @@ interface Task {
 }
 
 const TICK_MS = 100
+/** per tick, how much of the event loop's measured lateness is still allowed for (it decays) */
+const LAG_DECAY = 0.95
+/** how often the queued-tasks gauge is recomputed */
+const METRICS_MS = 1000
 /** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
 const SWEEP_MS = 500
 /** reused: constructing a fatal UTF-8 decoder per view costs more than the decode */
@@ -128,6 +132,12 @@ export class Submitter {
   private readonly finishedOrder: string[] = []
   private readonly queuedCaps = new Set<string>()
   private timer?: NodeJS.Timeout
+  /** tasks with an offer or an active attempt (removed lazily by the tick once they have neither) */
+  private readonly attempts = new Set<Task>()
+  private lastTickAt = 0
+  /** recent event-loop lateness of the tick, ms: leases and offers get this much extra time */
+  private lag = 0
+  private lastMetrics = 0
   private placing = false
   private placeAgain = false
   private placeScheduled = false
@@ -172,6 +182,7 @@ export class Submitter {
       if (t.active != null) {
         t.active.leaseExpires = now + leaseTimeoutMs(this.init.leaseIntervalMs) * 2
         this.addInflight(t.active.worker, 1)
+        this.attempts.add(t)
       } else {
         t.status = 'queued'
         this.queue.add(t.id)
@@ -360,7 +371,8 @@ export class Submitter {
     })
   }
 
-  private onAccept (from: string, id: string, attempt: number): void {
+  /** `journal` false: the caller journals the task right after (a result standing for its accept). */
+  private onAccept (from: string, id: string, attempt: number, journal = true): void {
     const t = this.tasks.get(id)
     if (t == null || TERMINAL_STATUSES.has(t.status) || t.offer?.worker !== from || t.offer.attempt !== attempt) {
       // a late accept of an offer we gave up on: stop that attempt
@@ -375,7 +387,7 @@ export class Submitter {
     t.history.push({ attempt, worker: from, startedAt: now })
     this.components.metrics?.taskAttempts.inc({ type: t.type })
     if (attempt > 1) this.components.metrics?.taskRetries.inc({ type: t.type })
-    void this.persist(t).catch(() => {})
+    if (journal) void this.persist(t).catch(() => {})
   }
 
   private onRefuse (from: string, id: string, attempt: number, reason: string): void {
@@ -421,6 +433,8 @@ export class Submitter {
       this.components.send(from, { kind: 'ack', ack: { id: r.id, attempt: r.attempt, duplicate, receipt } }).catch(() => {})
     }
     if (t == null) { ack(true); return }
+    // a worker that finished before its accept was due sends the result alone: it is both
+    if (t.offer?.worker === from && t.offer.attempt === r.attempt && !TERMINAL_STATUSES.has(t.status)) this.onAccept(from, r.id, r.attempt, false)
     if (t.active?.worker !== from || t.active.attempt !== r.attempt || TERMINAL_STATUSES.has(t.status)) {
       const k = `${from}#${r.attempt}`
       if (t.reported.includes(k)) {
@@ -504,6 +518,7 @@ export class Submitter {
         // one pass runs for every kick over the whole queue: rank only while some worker has room
         const anyFree = (): boolean => workers.some(w => w.fullSince == null && estimatedFree(w, inflight(w.peerId)) > 0)
         let free = anyFree()
+        const capableByKind = new Map<string, boolean>()
         for (const id of this.queue) {
           const t = this.tasks.get(id)
           if (t == null || t.status !== 'queued') { this.queue.delete(id); continue }
@@ -526,7 +541,13 @@ export class Submitter {
             }
           }
           if (!sweep) continue
-          const capable = workers.some(w => canRun(w, needs))
+          // a long queue holds few distinct kinds of task: ask each kind once per pass
+          const kind = `${t.type}\n${t.requires.join(',')}\n${t.selector}`
+          let capable = capableByKind.get(kind)
+          if (capable == null) {
+            capable = workers.some(w => canRun(w, needs))
+            capableByKind.set(kind, capable)
+          }
           // no known worker is free: tell idle capable workers we may not know, at most every 2 s.
           // While known capable workers are merely busy, wait a while first: they free slots soon,
           // and claims from them would only contend with our offers for the same slots
@@ -562,6 +583,7 @@ export class Submitter {
   private offerTo (t: Task, worker: string): void {
     const attempt = t.attempt + 1
     t.offer = { worker, attempt, sentAt: Date.now() }
+    this.attempts.add(t)
     this.addInflight(worker, 1)
     const task: TaskRequest = this.request(t, attempt, true)
     this.components.send(worker, { kind: 'offer', offer: { task } }).catch(err => {
@@ -619,19 +641,25 @@ export class Submitter {
 
   // ---- timers: offers, leases, timeouts -------------------------------------------------
 
+  /**
+   * Every TICK_MS: offers and leases, over the tasks that have one (a few per slot, however long
+   * the queue). Deadlines and queue timeouts of every task are checked by the sweep (SWEEP_MS).
+   *
+   * A lease is judged expired only after allowing for the event loop's own lateness, and only at
+   * the end of the turn (setImmediate), after the I/O that is already waiting was read: a
+   * submitter that was busy for a second has renewals queued in its sockets, and without this it
+   * took attempts away from workers that renewed on time (and the work ran twice).
+   */
   private tick (): void {
     const now = Date.now()
+    const late = this.lastTickAt === 0 ? 0 : Math.max(0, now - this.lastTickAt - TICK_MS)
+    this.lastTickAt = now
+    this.lag = Math.max(late, this.lag * LAG_DECAY)
     let placed = false
-    for (const t of this.tasks.values()) {
-      if (TERMINAL_STATUSES.has(t.status)) continue
-      if (now - t.submittedAt > t.deadlineMs) {
-        const target = t.active ?? t.offer
-        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
-        this.endAttempt(t, 'timed_out', 'total deadline passed')
-        this.finish(t, 'timed_out', `total deadline of ${t.deadlineMs}ms passed`)
-        continue
-      }
-      if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
+    const expired: Task[] = []
+    for (const t of this.attempts) {
+      if (TERMINAL_STATUSES.has(t.status) || (t.offer == null && t.active == null)) { this.attempts.delete(t); continue }
+      if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs + this.lag) {
         const { worker, attempt } = t.offer
         this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
         // unanswered is worse than refused: a worker that heartbeats but never answers would
@@ -641,10 +669,9 @@ export class Submitter {
         placed = true
       }
       if (t.active != null) {
-        if (now > t.active.leaseExpires) {
-          this.failAttempt(t, 'lost', `lease expired: worker ${short(t.active.worker)} stopped renewing`)
-          placed = true
-        } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
+        if (now > t.active.leaseExpires + this.lag) {
+          expired.push(t)
+        } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs) + this.lag) {
           // the worker should have reported its own timeout by now (without an explicit timeout the
           // worker enforces its handler's; its lease and the total deadline still bound the attempt)
           this.components.send(t.active.worker, { kind: 'cancel', cancel: { id: t.id, attempt: t.active.attempt } }).catch(() => {})
@@ -652,19 +679,52 @@ export class Submitter {
           placed = true
         }
       }
+    }
+    if (expired.length > 0) {
+      setImmediate(() => {
+        if (this.stopped) return
+        const at = Date.now()
+        for (const t of expired) {
+          if (t.active != null && !TERMINAL_STATUSES.has(t.status) && at > t.active.leaseExpires + this.lag) {
+            this.failAttempt(t, 'lost', `lease expired: worker ${short(t.active.worker)} stopped renewing`)
+          }
+        }
+        this.kick()
+      })
+    }
+    if (now - this.lastSweep >= SWEEP_MS && !this.placing) {
+      this.lastSweep = now
+      if (this.sweepTimeouts(now)) placed = true
+      this.place(true)
+    }
+    if (placed) this.kick()
+    if (now - this.lastMetrics >= METRICS_MS) {
+      this.lastMetrics = now
+      this.updateQueuedMetric()
+    }
+  }
+
+  /** Deadlines and queue timeouts of every unfinished task; true when a task became placeable. */
+  private sweepTimeouts (now: number): boolean {
+    let placeable = false
+    for (const t of this.tasks.values()) {
+      if (TERMINAL_STATUSES.has(t.status)) continue
+      if (now - t.submittedAt > t.deadlineMs) {
+        const target = t.active ?? t.offer
+        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
+        this.endAttempt(t, 'timed_out', 'total deadline passed')
+        this.finish(t, 'timed_out', `total deadline of ${t.deadlineMs}ms passed`)
+        continue
+      }
       if (t.status === 'queued' && now - t.queuedSince > t.queueTimeoutMs) {
         const target = t.offer
         if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
         this.finish(t, 'queue_timeout', `no worker took the task within the queue timeout of ${t.queueTimeoutMs}ms`)
+        continue
       }
-      if (t.status === 'queued' && t.offer == null && now >= t.notBefore) placed = true
+      if (t.status === 'queued' && t.offer == null && now >= t.notBefore) placeable = true
     }
-    if (placed) this.kick()
-    if (now - this.lastSweep >= SWEEP_MS && !this.placing) {
-      this.lastSweep = now
-      this.place(true)
-    }
-    this.updateQueuedMetric()
+    return placeable
   }
 
   private failAttempt (t: Task, outcome: 'lost' | 'timed_out', error: string): void {
@@ -698,8 +758,11 @@ export class Submitter {
     t.status = 'queued'
     t.queuedSince = Date.now()
     t.refusedBy = {}
-    t.notBefore = Date.now() + retryBackoffMs(t.attempt)
+    const backoff = retryBackoffMs(t.attempt)
+    t.notBefore = Date.now() + backoff
     this.queue.add(t.id)
+    // place it as soon as its back-off ends, not at the next sweep
+    setTimeout(() => { this.kick() }, backoff + 1).unref()
     void this.persist(t).catch(() => {})
   }
 
@@ -785,8 +848,8 @@ export class Submitter {
   /**
    * Acknowledges a completing result with its receipt at the end of this turn. A signature costs
    * as much as the rest of a task's handling at the gateway, so the results of one worker that
-   * arrive together (a busy worker's results come in batches) share one signed receipt: every ack
-   * but the last goes without one and the last carries a receipt listing them all.
+   * arrive together (a busy worker's results come in batches) share one signed receipt, and one
+   * ack frame: it names the last of them and carries the receipt, whose entries acknowledge all.
    */
   private ackWithReceipt (worker: string, entry: ReceiptEntry): void {
     let entries = this.pendingReceipts.get(worker)
@@ -818,10 +881,7 @@ export class Submitter {
           signature: new Uint8Array(),
           entries
         })
-      for (const e of entries) {
-        const ack = { id: e.id, attempt: e.attempt, duplicate: false, receipt: e === last ? receipt : undefined }
-        this.components.send(worker, { kind: 'ack', ack }).catch(() => {})
-      }
+      this.components.send(worker, { kind: 'ack', ack: { id: last.id, attempt: last.attempt, duplicate: false, receipt } }).catch(() => {})
     }
   }
 

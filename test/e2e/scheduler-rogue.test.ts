@@ -119,8 +119,9 @@ describe('a rogue node does not disturb honest tasks', { timeout: 240_000 }, () 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2p-scheduler-rogue-'))
-    // heartbeats every 2 s: leases of 3.5 s, which renewals on an overloaded machine still make
-    devnet = await startDevnet({ workers: 2, api: false, overrides: { 'node.heartbeat_interval': '2s' } })
+    // heartbeats every 2 s: leases of 3.5 s, which renewals on an overloaded machine still make;
+    // every node observes the result summaries, so the rogue's TaskResponses reach validators
+    devnet = await startDevnet({ workers: 2, api: false, overrides: { 'node.heartbeat_interval': '2s', 'tasks.observe_results': true } })
     await waitForMesh(devnet, 60_000)
     key = await generateKeyPair('Ed25519')
     // the rogue passes the membership check: it runs this software's libp2p composition and agent

@@ -190,7 +190,7 @@ describe('Submitter', () => {
     }
   })
 
-  it('acknowledges results that arrive together with one receipt covering them all', async () => {
+  it('acknowledges results that arrive together with one ack and one receipt covering them all', async () => {
     h.worker(w1.id, { slots: 8 })
     h.submitter.start()
     const tasks = await Promise.all([1, 2, 3].map(async () => await h.submitter.submit({ type: 'compute', payload: 'x' })))
@@ -201,14 +201,31 @@ describe('Submitter', () => {
     for (const t of tasks) h.result(w1.id, t.id, 1, true, 1000)
     await nextTurn()
     const acks = h.frames('ack', w1.id).map(a => a.frame.kind === 'ack' ? a.frame.ack : undefined)
-    assert.deepEqual(acks.map(a => a?.id), tasks.map(t => t.id))
-    assert.deepEqual(acks.map(a => a?.duplicate), [false, false, false])
-    assert.deepEqual(acks.map(a => a?.receipt != null), [false, false, true], 'only the last ack carries the receipt')
-    const receipt = acks[2]?.receipt
+    assert.equal(acks.length, 1, 'one ack frame')
+    assert.equal(acks[0]?.id, tasks[2]?.id)
+    assert.equal(acks[0]?.duplicate, false)
+    const receipt = acks[0]?.receipt
     assert.ok(receipt != null)
     assert.deepEqual(receipt.entries.map(e => e.id), tasks.map(t => t.id))
     assert.ok(Math.abs(receipt.credits - receipt.entries.reduce((s, e) => s + e.credits, 0)) < 1e-9)
     assert.ok(await h.self.key.publicKey.verify(Receipt.encode({ ...receipt, signature: new Uint8Array() }), receipt.signature))
+  })
+
+  it('takes a result for an offer not yet accepted as accept and result, and only from the offered worker', async () => {
+    h.worker(w1.id)
+    h.worker(w2.id)
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    const offer = await h.offerFor(t.id, 1)
+    const other = offer.to === w1.id ? w2.id : w1.id
+    h.result(other, t.id, 1) // not offered to it: ignored
+    assert.equal(h.submitter.get(t.id)?.status, 'queued')
+    h.result(offer.to, t.id, 1)
+    const done = h.submitter.get(t.id)
+    assert.equal(done?.status, 'succeeded')
+    assert.equal(done?.worker, offer.to)
+    assert.deepEqual(done?.history.map(x => [x.attempt, x.worker, x.outcome]), [[1, offer.to, 'succeeded']])
+    assert.equal(h.submitter.duplicates, 0)
   })
 
   it('caps credits at the time the attempt was held, whatever the worker reports', async () => {
@@ -450,14 +467,15 @@ describe('WorkerRuntime', () => {
         id: '', attempt: 0, worker: peerIdFromString(self).toMultihash().bytes, submitter: peerIdFromString(s.id).toMultihash().bytes,
         credits: 3, durationMs: 0, timestamp: 1n, signature: new Uint8Array(), entries: [{ id: 'r1', attempt: 1, credits: 1, durationMs: 0 }, { id: 'r2', attempt: 1, credits: 2, durationMs: 0 }]
       })
-      rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r1', attempt: 1, duplicate: false } })
+      // one ack naming the last result; its receipt's entries acknowledge both
       rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r2', attempt: 1, duplicate: false, receipt } })
       await waitFor(() => rt.receipts === 2 ? true : undefined, { timeoutMs: 5000, what: 'the receipt kept', describe: () => [rt.receipts, rt.badReceipts] })
       assert.equal(rt.creditsEarned, 3)
       assert.equal(rt.badReceipts, 0)
       assert.equal(rt.pendingResults, 0, 'both results acknowledged')
-      // a receipt whose entries were altered after signing is refused
-      const inflated = { ...receipt, entries: receipt.entries.map(e => ({ ...e, credits: 100 })) }
+      // a receipt whose entries were altered after signing is refused (r3 added to it, so the
+      // ack is for a pending result and the receipt gets checked)
+      const inflated = { ...receipt, entries: [...receipt.entries.map(e => ({ ...e, credits: 100 })), { id: 'r3', attempt: 1, credits: 100, durationMs: 0 }] }
       rt.onFrame(s.id, { kind: 'ack', ack: { id: 'r2', attempt: 1, duplicate: false, receipt: inflated } })
       rt.onFrame(s.id, offer(s.id, 'r3', 'echo', 'r3'))
       await waitFor(() => sent.filter(x => x.frame.kind === 'result').length === 3 ? true : undefined, { timeoutMs: 5000, what: 'a third result' })
@@ -474,6 +492,7 @@ describe('WorkerRuntime', () => {
     const s = (await peer()).id
     try {
       rt.onFrame(s, offer(s, 'a', 'sleep', '100000'))
+      await nextTurn() // the first accept is sent at the end of the turn
       rt.onFrame(s, offer(s, 'a', 'sleep', '100000'))
       const accepts = sent.filter(x => x.frame.kind === 'accept')
       assert.equal(accepts.length, 2)
