@@ -42,10 +42,14 @@ const fds = (): number => { try { return readdirSync('/proc/self/fd').length } c
 const lag = monitorEventLoopDelay({ resolution: 10 })
 lag.enable()
 const t0 = Date.now()
+let cpuAt = { usage: process.cpuUsage(), t: performance.now() }
 const sample = (): void => {
   const m = process.memoryUsage()
   const conns = node.libp2p?.getConnections() ?? []
   const counts = node.submitter?.counts()
+  const cpu = { usage: process.cpuUsage(), t: performance.now() }
+  const cpuPct = ((cpu.usage.user - cpuAt.usage.user + cpu.usage.system - cpuAt.usage.system) / 1000) / (cpu.t - cpuAt.t) * 100
+  cpuAt = cpu
   emit({
     event: 'sample',
     uptimeS: Math.round((Date.now() - t0) / 1000),
@@ -55,13 +59,15 @@ const sample = (): void => {
     fds: fds(),
     lagP99Ms: +(lag.percentile(99) / 1e6).toFixed(1),
     lagMaxMs: +(lag.max / 1e6).toFixed(1),
+    cpuPct: +cpuPct.toFixed(1),
     conns: conns.length,
     streams: conns.reduce((n, c) => n + c.streams.length, 0),
     peerStore: peerStoreSize,
     workersKnown: node.table.workers().length,
-    succeeded: counts?.succeeded,
-    queued: counts?.queued,
-    running: counts?.running,
+    // tasks the submitter holds in memory (it keeps the last keepFinished finished ones)
+    tasksInMemory: counts == null ? undefined : counts.queued + counts.running + counts.succeeded + counts.failed + counts.other,
+    succeeded: byStatus.succeeded ?? 0,
+    pending: pending.size,
     submitted,
     unhandled
   })
@@ -73,37 +79,49 @@ const peerStoreTimer = setInterval(() => {
 }, Math.max(1000, sampleMs / 2))
 const sampler = setInterval(sample, sampleMs)
 
-const ids: string[] = []
+// outcomes are counted as tasks end, not looked up at the end: the submitter forgets finished tasks
+// beyond its keepFinished, and a list of every id would grow this process's heap
+const pending = new Set<string>()
+const byStatus: Record<string, number> = {}
+let accepted = 0
+let completedTwice = 0
 let submitted = 0
 let refused = 0
 let stream: NodeJS.Timeout | undefined
 
+function track (id: string): void {
+  accepted++
+  pending.add(id)
+  node.api.wait(id).then(view => {
+    pending.delete(id)
+    byStatus[view.status] = (byStatus[view.status] ?? 0) + 1
+    if (view.history.filter(h => h.outcome === 'succeeded').length > 1) completedTwice++
+  }, () => { /* the node is stopping: the id stays pending, reported as not ended */ })
+}
+
+let streamStartedAt = 0
 function startStream (rate: number): void {
+  streamStartedAt = Date.now()
   const perTick = Math.max(1, Math.round(rate / 10))
   const tickMs = rate >= 10 ? 100 : Math.round(1000 / rate)
   stream = setInterval(() => {
     for (let i = 0; i < perTick; i++) {
       const req = submitted % 10 === 0 ? { type: 'sleep', payload: '200' } : { type: 'compute', payload: `soak-${submitted}` }
       submitted++
-      node.api.submit(req).then(t => { ids.push(t.id) }, () => { refused++ })
+      node.api.submit(req).then(t => { track(t.id) }, () => { refused++ })
     }
   }, tickMs)
 }
 
 async function drain (timeoutMs: number): Promise<Record<string, unknown>> {
   clearInterval(stream)
+  const streamMs = Date.now() - streamStartedAt
   const deadline = Date.now() + timeoutMs
-  const ended = (id: string): boolean => TERMINAL_STATUSES.has(node.api.get(id)?.status ?? 'queued')
-  while (Date.now() < deadline && !ids.every(ended)) await new Promise(resolve => setTimeout(resolve, 250))
-  const byStatus: Record<string, number> = {}
-  let completedTwice = 0
-  for (const id of ids) {
-    const view = node.api.get(id)
-    const status = view?.status ?? 'missing'
-    byStatus[status] = (byStatus[status] ?? 0) + 1
-    if ((view?.history.filter(h => h.outcome === 'succeeded').length ?? 0) > 1) completedTwice++
-  }
-  return { submitted, accepted: ids.length, refused, lost: ids.filter(id => !ended(id)).length, byStatus, completedTwice, duplicateResults: node.submitter?.duplicates ?? 0, unhandled }
+  // a few submits may still be in flight when the stream stops
+  await new Promise(resolve => setTimeout(resolve, 500))
+  while (Date.now() < deadline && pending.size > 0) await new Promise(resolve => setTimeout(resolve, 250))
+  const notEnded = [...pending].filter(id => !TERMINAL_STATUSES.has(node.api.get(id)?.status ?? 'queued'))
+  return { streamMs, submitted, accepted, refused, lost: notEnded.length, byStatus, completedTwice, duplicateResults: node.submitter?.duplicates ?? 0, unhandled }
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -41,7 +41,7 @@ const warmupMin = values['warmup-minutes'] != null ? Number(values['warmup-minut
 
 interface Sample {
   node: string, t: number, rssMiB: number, heapMiB: number, externalMiB: number, fds: number, lagP99Ms: number, lagMaxMs: number,
-  conns: number, streams: number, peerStore: number, workersKnown: number, succeeded?: number, submitted: number, unhandled: number
+  cpuPct: number, conns: number, streams: number, peerStore: number, workersKnown: number, tasksInMemory?: number, succeeded: number, pending: number, submitted: number, unhandled: number
 }
 type Event = Record<string, unknown> & { node: string, event: string }
 
@@ -110,8 +110,8 @@ function onSample (e: Event): void {
   const s = { ...(e as unknown as Sample), t: minutesNow() }
   samples.push(s)
   unhandledSeen = Math.max(unhandledSeen, s.unhandled)
-  const extra = s.submitted > 0 ? ` submitted=${s.submitted} succeeded=${s.succeeded}` : ''
-  console.log(`t=${s.t.toFixed(1).padStart(5)}min ${s.node.padEnd(9)} rss=${s.rssMiB}MiB heap=${s.heapMiB}MiB ext=${s.externalMiB}MiB fds=${s.fds} lag_p99=${s.lagP99Ms}ms lag_max=${s.lagMaxMs}ms conns=${s.conns} streams=${s.streams} peerstore=${s.peerStore} workers_known=${s.workersKnown}${extra}`)
+  const extra = s.submitted > 0 ? ` submitted=${s.submitted} succeeded=${s.succeeded} pending=${s.pending} tasks_in_memory=${s.tasksInMemory}` : ''
+  console.log(`t=${s.t.toFixed(1).padStart(5)}min ${s.node.padEnd(9)} rss=${s.rssMiB}MiB heap=${s.heapMiB}MiB ext=${s.externalMiB}MiB fds=${s.fds} cpu=${s.cpuPct}% lag_p99=${s.lagP99Ms}ms lag_max=${s.lagMaxMs}ms conns=${s.conns} streams=${s.streams} peerstore=${s.peerStore} workers_known=${s.workersKnown}${extra}`)
 }
 
 const commit = ((): string => {
@@ -185,7 +185,8 @@ for (const n of all) {
 }
 
 console.log('\nsummary')
-console.log(`  ran ${tEnd.toFixed(1)} min (stream ${(tEnd - tStream).toFixed(1)} min at ${rate}/s), commit ${commit}`)
+const streamMin = Number(outcome.streamMs ?? 0) / 60_000
+console.log(`  ran ${tEnd.toFixed(1)} min, stream ${streamMin.toFixed(1)} min asked ${rate}/s, achieved ${(Number(outcome.submitted) / (streamMin * 60)).toFixed(2)}/s, commit ${commit}`)
 console.log(`  load average (1 min) over the run: mean ${(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)).toFixed(2)}, max ${Math.max(0, ...loads).toFixed(2)} on ${cpus().length} cores`)
 console.log(`  tasks ${JSON.stringify(outcome)}`)
 console.log(`  worker replacements ${replaced}, shutdowns ${shutdownMs.length > 0 ? `${(Math.min(...shutdownMs) / 1000).toFixed(1)}–${(Math.max(...shutdownMs) / 1000).toFixed(1)} s` : '–'}`)
@@ -198,8 +199,9 @@ for (const n of all) {
   const first = after[0]!
   const last = after.at(-1)!
   const lag = after.map(s => s.lagP99Ms)
+  const cpu = after.map(s => s.cpuPct)
   console.log(`  ${n.name.padEnd(9)} RSS ${slope(xs, after.map(s => s.rssMiB)).toFixed(1)} MiB/h (${first.rssMiB}→${last.rssMiB}), heap ${slope(xs, after.map(s => s.heapMiB)).toFixed(1)} MiB/h (${first.heapMiB}→${last.heapMiB}), ` +
-    `fds ${slope(xs, after.map(s => s.fds)).toFixed(1)}/h (${first.fds}→${last.fds}), lag p99 mean ${(lag.reduce((a, b) => a + b, 0) / lag.length).toFixed(1)} ms max ${Math.max(...lag)} ms (slope ${slope(xs, lag).toFixed(1)} ms/h), lag max ${Math.max(...after.map(s => s.lagMaxMs))} ms`)
+    `fds ${slope(xs, after.map(s => s.fds)).toFixed(1)}/h (${first.fds}→${last.fds}), lag p99 mean ${(lag.reduce((a, b) => a + b, 0) / lag.length).toFixed(1)} ms max ${Math.max(...lag)} ms (slope ${slope(xs, lag).toFixed(1)} ms/h), lag max ${Math.max(...after.map(s => s.lagMaxMs))} ms, CPU mean ${(cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(1)}% of a core`)
 }
 const churned = samples.filter(s => !['bootstrap', 'relay', 'worker-1'].includes(s.node))
 if (churned.length > 0) console.log(`  replaced workers: peak RSS ${Math.max(...churned.map(s => s.rssMiB))} MiB, peak fds ${Math.max(...churned.map(s => s.fds))}`)
