@@ -107,7 +107,7 @@ const LAG_DECAY = 0.95
 /** how often the queued-tasks gauge is recomputed */
 const METRICS_MS = 1000
 /** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
-const SWEEP_MS = 500
+const SWEEP_MS = 1000
 /** reused: constructing a fatal UTF-8 decoder per view costs more than the decode */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 /**
@@ -142,7 +142,7 @@ export class Submitter {
   private placeAgain = false
   private placeScheduled = false
   private lastSweep = 0
-  private readonly needsCache = new WeakMap<Task, TaskNeeds>()
+  private readonly needsCache = new WeakMap<Task, TaskNeeds & { kind: string }>()
   private broadcastWindow = { start: 0, sent: 0 }
   /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
   private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
@@ -542,11 +542,10 @@ export class Submitter {
           }
           if (!sweep) continue
           // a long queue holds few distinct kinds of task: ask each kind once per pass
-          const kind = `${t.type}\n${t.requires.join(',')}\n${t.selector}`
-          let capable = capableByKind.get(kind)
+          let capable = capableByKind.get(needs.kind)
           if (capable == null) {
             capable = workers.some(w => canRun(w, needs))
-            capableByKind.set(kind, capable)
+            capableByKind.set(needs.kind, capable)
           }
           // no known worker is free: tell idle capable workers we may not know, at most every 2 s.
           // While known capable workers are merely busy, wait a while first: they free slots soon,
@@ -630,10 +629,11 @@ export class Submitter {
     }
   }
 
-  private needs (t: Task): TaskNeeds {
+  /** What the task needs of a worker, and `kind`: tasks of one kind can run on the same workers. */
+  private needs (t: Task): TaskNeeds & { kind: string } {
     let n = this.needsCache.get(t)
     if (n == null) {
-      n = { type: t.type, requires: t.requires, selector: parseSelector(t.selector) }
+      n = { type: t.type, requires: t.requires, selector: parseSelector(t.selector), kind: `${t.type}\n${t.requires.join(',')}\n${t.selector}` }
       this.needsCache.set(t, n)
     }
     return n
