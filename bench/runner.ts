@@ -86,8 +86,8 @@ async function main (argv: string[]): Promise<number> {
     return doc
   }
   log(`p2p-network bench: ${opts.scenarios.join(', ')}; ${opts.workers} workers × ${opts.slots} slots; ${opts.runs} run(s)${opts.baseline != null ? '; baseline BullMQ' : ''}${opts.quick ? '; quick' : ''}`)
-  const buildMs = await prepareScripts(opts.fromSource ? 'source' : 'bundle')
-  log(opts.fromSource ? 'children run the TypeScript sources through tsx (--from-source)' : `children run the esbuild bundle in dist/bundle/ (built in ${(buildMs / 1000).toFixed(1)} s)`)
+  const buildMs = await prepareScripts(opts.fromSource ? 'source' : 'bundle', join(root, 'bundle'))
+  log(opts.fromSource ? 'children run the TypeScript sources through tsx (--from-source)' : `children run an esbuild bundle (built in ${(buildMs / 1000).toFixed(1)} s)`)
   try {
     for (let run = 1; run <= opts.runs; run++) {
       const shared = new Map<SystemName, TaskSystem>()

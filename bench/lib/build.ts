@@ -1,17 +1,18 @@
 /**
  * What the benchmark's child processes run. By default the harness bundles, with esbuild, the
  * p2p node (`src/main.ts`, i.e. `p2p-node`), the propagation scenario's node process, the BullMQ
- * worker and the event-loop probe into `dist/bundle/` at the start of every run, and children run
+ * worker and the event-loop probe at the start of every run, and children run
  * that compiled JavaScript: what a deployment runs (the container image runs compiled `dist/`), not
  * tsx transforming every module of a checkout at start-up (most of the start-up time and ~40 MiB of
  * RSS). Both sides get the same treatment: the BullMQ worker is bundled and run the same way.
  * `--from-source` runs the TypeScript sources through tsx instead (`bin/p2p-node.js` in a checkout),
  * on both sides.
  *
- * The bundle is rebuilt every run (about a second), so it is never stale. It lives in `dist/bundle/`
- * (git-ignored, two levels under the repository like `src/cli/`, so the devnet's config directory
- * still resolves); dynamic `import()`s stay separate chunks (esbuild splitting), so code a role never
- * loads is never parsed.
+ * The bundle is rebuilt every run (a second or two), so it is never stale, into the run's own scratch
+ * directory, so benchmarks running at the same time never replace each other's chunks. Dynamic
+ * `import()`s stay separate chunks (esbuild splitting), so code a role never loads is never parsed.
+ * (The devnet's config directory, resolved from `import.meta.url`, is wrong in the bundle; no bench
+ * child runs the devnet.)
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -40,7 +41,6 @@ export interface ChildScripts {
 }
 
 const ROOT = join(import.meta.dirname, '..', '..')
-export const BUNDLE_DIR = join(ROOT, 'dist', 'bundle')
 
 // node:sqlite's ExperimentalWarning (bin/p2p-node.js filters it; the bundle is started directly)
 const QUIET = ['--disable-warning=ExperimentalWarning']
@@ -61,15 +61,17 @@ let current: ChildScripts = fromSource()
 /** The commands children run (from source until prepareScripts('bundle') has run). */
 export function scripts (): ChildScripts { return current }
 
-/** Builds the bundle (mode 'bundle') and makes children run it; resolves with the build time in ms. */
-export async function prepareScripts (mode: ScriptMode): Promise<number> {
+/**
+ * Builds the bundle into `dir` (mode 'bundle') and makes children run it; resolves with the build
+ * time in ms.
+ */
+export async function prepareScripts (mode: ScriptMode, dir: string): Promise<number> {
   if (mode === 'source') {
     current = fromSource()
     return 0
   }
   const t0 = performance.now()
-  // chunk names are content hashes: clear the last build's
-  await rm(BUNDLE_DIR, { recursive: true, force: true })
+  await rm(dir, { recursive: true, force: true })
   await build({
     entryPoints: {
       'p2p-node': join(ROOT, 'src', 'main.ts'),
@@ -77,7 +79,7 @@ export async function prepareScripts (mode: ScriptMode): Promise<number> {
       'bullmq-worker': join(ROOT, 'bench', 'bullmq-worker.ts'),
       probe: join(ROOT, 'bench', 'lib', 'probe.ts')
     },
-    outdir: BUNDLE_DIR,
+    outdir: dir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,
@@ -89,7 +91,7 @@ export async function prepareScripts (mode: ScriptMode): Promise<number> {
     sourcemap: false,
     logLevel: 'error'
   })
-  const file = (name: string): string => join(BUNDLE_DIR, `${name}.mjs`)
+  const file = (name: string): string => join(dir, `${name}.mjs`)
   current = {
     mode: 'bundle',
     p2pNode: { execArgv: QUIET, script: file('p2p-node') },

@@ -98,7 +98,7 @@ export const USAGE = `npm run bench -- [options]
   --share-network     one network per system and run for the load scenarios (default with --quick)
   --relay-transport   keep the workers' circuit-relay transport on (the bench network has no relay)
   --from-source       child processes (p2p and BullMQ workers) run the TypeScript sources through tsx
-                      instead of the esbuild bundle built into dist/bundle/ at the start
+                      instead of an esbuild bundle built at the start
 `
 
 export function parseOptions (argv: string[]): Options {
