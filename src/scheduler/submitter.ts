@@ -445,10 +445,13 @@ export class Submitter {
         ack(!completed, completed ? this.receipt(t.id, r.attempt, from, t.earned ?? 0, r.durationMs) : undefined)
         return
       }
-      // first result wins; anything else (late, from a superseded attempt, forged) is a duplicate
+      // first result wins; anything else (late, from a superseded attempt, forged) is a duplicate.
+      // A late attempt is counted once: the worker re-sends it until acknowledged, and after a
+      // link cut several copies arrive at once (they are one extra execution, not several)
       if (t.history.some(h => h.worker === from && h.attempt === r.attempt)) {
         this.duplicates++
         this.components.metrics?.taskDuplicates.inc()
+        t.reported.push(k)
       }
       ack(true)
       return

@@ -256,6 +256,12 @@ describe('Submitter', () => {
     assert.equal(h.submitter.get(t.id)?.status, 'running', 'and it is not delivered')
     const dupAck = h.frames('ack', a).at(-1)
     assert.ok(dupAck?.frame.kind === 'ack' && dupAck.frame.ack.duplicate && dupAck.frame.ack.receipt == null)
+    // re-sent copies of that late result (its ack was lost) are one extra execution, counted once
+    h.result(a, t.id, 1)
+    h.result(a, t.id, 1)
+    assert.equal(h.submitter.duplicates, 1, 'copies of one late result count once')
+    const copyAck = h.frames('ack', a).at(-1)
+    assert.ok(copyAck?.frame.kind === 'ack' && copyAck.frame.ack.duplicate && copyAck.frame.ack.receipt == null)
     h.result(b, t.id, 2)
     const done = h.submitter.get(t.id)
     assert.equal(done?.status, 'succeeded')
