@@ -49,6 +49,16 @@ export interface NodeOptions {
 
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
 const STOP_TIMEOUT_MS = 5_000
+/**
+ * How often a node whose load has not changed heartbeats: every heartbeat_interval when that is 5 s
+ * or more (production: 30 s), else every 3 intervals but at most 5 s (the devnet's 1 s: every 3 s).
+ * Changes are published at once (and soon after a slot frees), so this only bounds how long a
+ * silent peer stays in the capability table (three keepalives).
+ */
+export function heartbeatKeepaliveMs (heartbeatIntervalMs: number): number {
+  return Math.max(heartbeatIntervalMs, Math.min(3 * heartbeatIntervalMs, 5_000))
+}
+
 /** a prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS */
 const ADVERTISE_SOON_MS = 20
 const ADVERTISE_SPACING_MS = 1_000
@@ -84,6 +94,8 @@ export class P2PNode {
   /** time-based like advSeq, so a restarted node's heartbeats are newer than its previous life's */
   private hbSeq = BigInt(Date.now()) * 1000n
   private lastPromptHeartbeat = 0
+  /** what the last published heartbeat said, and when */
+  private lastHeartbeat = { state: '', at: 0 }
   private promptHeartbeatTimer?: NodeJS.Timeout
   private advertiseTimer?: NodeJS.Timeout
   private advertisedOnce = false
@@ -98,7 +110,8 @@ export class P2PNode {
     this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
     this.registry = options.registry ?? new LintSafeRegistry()
     this.libp2pMetrics = options.libp2pMetrics ?? false
-    this.table = new CapabilityTable(Math.max(3 * config.node.heartbeatIntervalMs + 2000, 5000))
+    // a peer is expired after three missed heartbeats; an idle one heartbeats every keepalive
+    this.table = new CapabilityTable(Math.max(3 * heartbeatKeepaliveMs(config.node.heartbeatIntervalMs) + 2000, 5000))
     this.withApi = options.api ?? config.api.enabled
     this.api = this.createApi()
   }
@@ -289,7 +302,7 @@ export class P2PNode {
     // our addresses changed (a relay reservation made, lost or made again): tell the network now,
     // not at the next periodic advertisement, or peers keep dialling a NATed worker in vain
     libp2p.addEventListener('self:peer:update', () => { this.scheduleAdvertise() })
-    this.every(node.heartbeatIntervalMs, () => { void this.publishHeartbeat() })
+    this.every(node.heartbeatIntervalMs, () => { void this.periodicHeartbeat() })
     this.every(Math.max(5_000, node.heartbeatIntervalMs * 10), () => { void this.advertise() })
     this.every(1000, () => {
       for (const gone of this.table.expire()) logger.debug('peer expired from the capability table', { peer: gone })
@@ -441,9 +454,32 @@ export class P2PNode {
     return { running, freeSlots }
   }
 
+  /**
+   * The heartbeat timer: publish what changed at once, and an unchanged heartbeat only every
+   * heartbeatKeepaliveMs. Every node receives, verifies and forwards every heartbeat, so with N
+   * nodes each costs every node O(N) messages a period; idle nodes saying "still idle" every second
+   * were most of a 50-node network's traffic.
+   */
+  private async periodicHeartbeat (): Promise<void> {
+    const hb = this.config.node.heartbeatIntervalMs
+    const same = this.heartbeatState() === this.lastHeartbeat.state
+    // half an interval of slack so timer jitter does not push a keepalive to the next tick
+    if (same && Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb) - hb / 2) {
+      this.selfHeartbeat()
+      return
+    }
+    await this.publishHeartbeat()
+  }
+
+  private heartbeatState (): string {
+    return `${this.executor?.running ?? 0}/${this.draining ? 0 : (this.executor?.freeSlots ?? 0)}/${this.submitter?.counts().queued ?? 0}`
+  }
+
   private async publishHeartbeat (): Promise<void> {
     if (this.libp2p == null || this.gossip == null) return
     const { running, freeSlots } = this.selfHeartbeat()
+    const queue = this.submitter?.counts().queued ?? 0
+    this.lastHeartbeat = { state: `${running}/${freeSlots}/${queue}`, at: Date.now() }
     await this.gossip.publishHeartbeat({
       version: WIRE_VERSION,
       network: this.config.network.protocolVersion,
@@ -451,7 +487,7 @@ export class P2PNode {
       seq: this.hbSeq,
       running,
       freeSlots,
-      queue: this.submitter?.counts().queued ?? 0,
+      queue,
       load: running / Math.max(1, this.executor?.slots ?? 1),
       uptimeMs: BigInt(Date.now() - this.startedAt),
       timestamp: BigInt(Date.now())
