@@ -223,7 +223,9 @@ export class P2PNode {
       send,
       broadcast: async (cap, req) => this.gossip?.publishTaskRequest(cap, req),
       publishResult: (r) => {
-        void this.gossip?.publishTaskResponse({
+        // nobody observes the summaries (the default): skip the digest and the message
+        if (this.gossip?.hasResultObservers() !== true) return
+        void this.gossip.publishTaskResponse({
           version: WIRE_VERSION, network: pv, id: r.id, attempt: r.attempt, worker: peerIdFromString(r.worker).toMultihash().bytes,
           status: r.status, durationMs: r.durationMs, resultDigest: createHash('sha256').update(r.output).digest(), timestamp: BigInt(Date.now())
         })
