@@ -102,8 +102,6 @@ interface Task {
 }
 
 const TICK_MS = 100
-/** per tick, how much of the event loop's measured lateness is still allowed for (it decays) */
-const LAG_DECAY = 0.95
 /** how often the queued-tasks gauge is recomputed */
 const METRICS_MS = 1000
 /** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
@@ -134,9 +132,6 @@ export class Submitter {
   private timer?: NodeJS.Timeout
   /** tasks with an offer or an active attempt (removed lazily by the tick once they have neither) */
   private readonly attempts = new Set<Task>()
-  private lastTickAt = 0
-  /** recent event-loop lateness of the tick, ms: leases and offers get this much extra time */
-  private lag = 0
   private lastMetrics = 0
   private placing = false
   private placeAgain = false
@@ -648,21 +643,19 @@ export class Submitter {
    * Every TICK_MS: offers and leases, over the tasks that have one (a few per slot, however long
    * the queue). Deadlines and queue timeouts of every task are checked by the sweep (SWEEP_MS).
    *
-   * A lease is judged expired only after allowing for the event loop's own lateness, and only at
-   * the end of the turn (setImmediate), after the I/O that is already waiting was read: a
-   * submitter that was busy for a second has renewals queued in its sockets, and without this it
-   * took attempts away from workers that renewed on time (and the work ran twice).
+   * A lease is judged expired only at the end of the turn (setImmediate), after the I/O that is
+   * already waiting was read (timers run before the poll phase): a submitter that was busy for a
+   * second has renewals queued in its sockets, and without this it took attempts away from
+   * workers that renewed on time (and the work ran twice). No further allowance for lateness: a
+   * worker that really went silent must lose its attempts within the lease.
    */
   private tick (): void {
     const now = Date.now()
-    const late = this.lastTickAt === 0 ? 0 : Math.max(0, now - this.lastTickAt - TICK_MS)
-    this.lastTickAt = now
-    this.lag = Math.max(late, this.lag * LAG_DECAY)
     let placed = false
     const expired: Task[] = []
     for (const t of this.attempts) {
       if (TERMINAL_STATUSES.has(t.status) || (t.offer == null && t.active == null)) { this.attempts.delete(t); continue }
-      if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs + this.lag) {
+      if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
         const { worker, attempt } = t.offer
         this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
         // unanswered is worse than refused: a worker that heartbeats but never answers would
@@ -672,9 +665,9 @@ export class Submitter {
         placed = true
       }
       if (t.active != null) {
-        if (now > t.active.leaseExpires + this.lag) {
+        if (now > t.active.leaseExpires) {
           expired.push(t)
-        } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs) + this.lag) {
+        } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
           // the worker should have reported its own timeout by now (without an explicit timeout the
           // worker enforces its handler's; its lease and the total deadline still bound the attempt)
           this.components.send(t.active.worker, { kind: 'cancel', cancel: { id: t.id, attempt: t.active.attempt } }).catch(() => {})
@@ -688,7 +681,7 @@ export class Submitter {
         if (this.stopped) return
         const at = Date.now()
         for (const t of expired) {
-          if (t.active != null && !TERMINAL_STATUSES.has(t.status) && at > t.active.leaseExpires + this.lag) {
+          if (t.active != null && !TERMINAL_STATUSES.has(t.status) && at > t.active.leaseExpires) {
             this.failAttempt(t, 'lost', `lease expired: worker ${short(t.active.worker)} stopped renewing`)
           }
         }
