@@ -59,9 +59,14 @@ export function heartbeatKeepaliveMs (heartbeatIntervalMs: number): number {
   return Math.max(heartbeatIntervalMs, Math.min(3 * heartbeatIntervalMs, 5_000))
 }
 
-/** a prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS */
+/**
+ * A prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS (our
+ * addresses changed) or ADVERTISE_NEWCOMER_SPACING_MS (a peer subscribed), far under the per-author
+ * budget peers enforce (GOSSIP_RATE_LIMITS).
+ */
 const ADVERTISE_SOON_MS = 20
 const ADVERTISE_SPACING_MS = 1_000
+const ADVERTISE_NEWCOMER_SPACING_MS = 5_000
 
 export class P2PNode {
   readonly config: Config
@@ -299,11 +304,11 @@ export class P2PNode {
 
     // a newcomer subscribing to the capabilities topic learns about us at once
     libp2p.services.pubsub.addEventListener('subscription-change', (evt) => {
-      if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === capabilitiesTopic(pv))) this.scheduleAdvertise()
+      if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === capabilitiesTopic(pv))) this.scheduleAdvertise(ADVERTISE_NEWCOMER_SPACING_MS)
     })
     // our addresses changed (a relay reservation made, lost or made again): tell the network now,
     // not at the next periodic advertisement, or peers keep dialling a NATed worker in vain
-    libp2p.addEventListener('self:peer:update', () => { this.scheduleAdvertise() })
+    libp2p.addEventListener('self:peer:update', () => { this.scheduleAdvertise(ADVERTISE_SPACING_MS) })
     this.every(node.heartbeatIntervalMs, () => { void this.periodicHeartbeat() })
     this.every(Math.max(5_000, node.heartbeatIntervalMs * 10), () => { void this.advertise() })
     this.every(1000, () => {
@@ -406,14 +411,16 @@ export class P2PNode {
   }
 
   /**
-   * Advertise soon: a newcomer subscribed to the capabilities topic (it learns about us, and a joiner
-   * whose first advertisement reached nobody reaches its first peers), or our addresses changed.
-   * Prompt (ADVERTISE_SOON_MS, coalescing a burst of subscriptions) but at most one every
-   * ADVERTISE_SPACING_MS, far under the per-author budget peers enforce (GOSSIP_RATE_LIMITS).
+   * Advertise soon: a newcomer subscribed to the capabilities topic (a joiner whose first
+   * advertisement reached nobody reaches its first peers, and the newcomer learns about us), or our
+   * addresses changed. Prompt (ADVERTISE_SOON_MS, coalescing a burst of subscriptions) but at most
+   * one per `spacingMs` since the last one that reached anybody. Every advertisement travels to
+   * every node, so while a network of N forms (N² connections, each a newcomer at both ends) one per
+   * newcomer would be N² messages a second; a newcomer learns the rest from the periodic ones.
    */
-  private scheduleAdvertise (): void {
+  private scheduleAdvertise (spacingMs: number): void {
     if (this.advertiseTimer != null) return
-    const wait = Math.max(ADVERTISE_SOON_MS, this.lastAdvertiseAt + ADVERTISE_SPACING_MS - Date.now())
+    const wait = Math.max(ADVERTISE_SOON_MS, this.lastAdvertiseAt + spacingMs - Date.now())
     this.advertiseTimer = setTimeout(() => {
       this.advertiseTimer = undefined
       void this.advertise()

@@ -42,6 +42,9 @@ export interface CreateLibp2pInit {
   logger?: ComponentLogger
 }
 
+/** a connection whose ping takes longer than this (at least) is closed (libp2p's default is 5 s) */
+const CONNECTION_PING_MIN_TIMEOUT_MS = 15_000
+
 /** New inbound connections accepted per second from one host (libp2p's default is 5). */
 const INBOUND_THRESHOLD = 1000
 
@@ -180,6 +183,13 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
       inboundConnectionThreshold: INBOUND_THRESHOLD,
       maxIncomingPendingConnections: Math.max(10, Math.min(node.maxConnections, 256))
     },
+    // libp2p pings every connection every 10 s and aborts it when a ping takes longer than an
+    // adaptive timeout of at least 5 s. A node starved of CPU for 5 s (many nodes on a few cores,
+    // a GC pause under load) then loses every connection at once, and the re-dials, identifies and
+    // subscription exchanges that follow starve it further: a 25-node network on 2 loaded cores
+    // kept 2 of its 24 connections at the gateway. A hung peer's tasks are caught by their leases
+    // in seconds; its connection can wait a little longer.
+    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_PING_MIN_TIMEOUT_MS } },
     ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
     ...(init.swarmKey != null ? { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) } : {}),
     ...(init.metrics != null ? { metrics: init.metrics } : {}),

@@ -297,8 +297,14 @@ export class Gossip {
     }
   }
 
+  /**
+   * Advertisements are flood-published: to every subscribed peer, not only our mesh for the topic.
+   * They are small and rare, and a joiner's mesh is empty until GossipSub's next heartbeat grafts
+   * it, so its first advertisements would otherwise reach only a few peers and the rest of the
+   * network one gossip round (or one periodic advertisement) later.
+   */
   async publishAdvertisement (msg: CapabilityAdvertisement): Promise<void> {
-    await this.publish('capabilities', capabilitiesTopic(this.pv), CapabilityAdvertisement.encode(msg))
+    await this.publish('capabilities', capabilitiesTopic(this.pv), CapabilityAdvertisement.encode(msg), { floodPublish: true })
   }
 
   async publishHeartbeat (msg: HeartBeat): Promise<void> {
@@ -319,9 +325,10 @@ export class Gossip {
     await this.publish('results', resultsTopic(this.pv), TaskResponse.encode(msg))
   }
 
-  private async publish (kind: TopicKind, topic: string, data: Uint8Array): Promise<void> {
+  private async publish (kind: TopicKind, topic: string, data: Uint8Array, opts?: { floodPublish?: boolean }): Promise<void> {
     try {
-      await this.pubsub.publish(topic, data)
+      // the per-message options are on gossipsub's implementation, not on its exported interface
+      await (this.pubsub as GossipSub & { publish: (t: string, d: Uint8Array, o?: { floodPublish?: boolean }) => Promise<unknown> }).publish(topic, data, opts)
       this.handlers.onMessage?.(kind, 'out')
     } catch (err) {
       this.logger.debug('publish failed', { topic, error: err })
