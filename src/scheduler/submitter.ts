@@ -70,8 +70,11 @@ interface Task {
   status: TaskStatus
   /** execution attempts granted so far */
   attempt: number
-  /** the offer in flight: (worker, attempt) not yet accepted or refused */
-  offer?: { worker: string, attempt: number, sentAt: number }
+  /**
+   * the offer in flight: (worker, attempt) not yet accepted or refused; `delivered` once it was
+   * written to a stream to the worker (until then the worker may simply be unreachable)
+   */
+  offer?: { worker: string, attempt: number, sentAt: number, delivered?: boolean }
   /** the one active attempt */
   active?: { worker: string, attempt: number, grantedAt: number, leaseExpires: number }
   queuedSince: number
@@ -116,8 +119,16 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true })
 const BROADCASTS_PER_SECOND = 10
 /** how long a task waits for busy known workers before it is broadcast to workers we may not know */
 const BROADCAST_AFTER_MS = 5000
-/** an unanswered or undeliverable offer keeps its worker out of that task for this many offer timeouts */
+/** an offer the worker received and left unanswered keeps it out of that task for this many offer timeouts */
 const UNANSWERED_OFFERS = 3
+/**
+ * A worker an offer could not be delivered to (no stream could be opened, or none within the offer
+ * timeout) gets no offers for this long, doubling per failure up to UNREACHABLE_MAX_MS; any frame
+ * from it or a delivered offer ends the wait. Per worker, not per task: the tasks did nothing wrong,
+ * and must run there as soon as it is reachable again (a relay restart, a short partition).
+ */
+const UNREACHABLE_FIRST_MS = 1000
+const UNREACHABLE_MAX_MS = 8000
 /** after a restart, journaled tasks wait this many no-worker grace periods before no_capable_worker */
 const RESTART_GRACE_PERIODS = 6
 
@@ -141,6 +152,8 @@ export class Submitter {
   private broadcastWindow = { start: 0, sent: 0 }
   /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
   private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
+  /** workers offers could not be delivered to: not offered anything before `until` */
+  private readonly unreachable = new Map<string, { until: number, failures: number }>()
   duplicates = 0
   stopped = false
   private readonly signer: ReceiptSigner
@@ -335,6 +348,8 @@ export class Submitter {
   // ---- frames from workers -------------------------------------------------------------
 
   onFrame (from: string, f: StreamFrame): boolean {
+    // a frame from a worker shows it can reach us, on a connection we can answer it on
+    if (this.unreachable.size > 0) this.unreachable.delete(from)
     switch (f.kind) {
       case 'accept': this.onAccept(from, f.accept.id, f.accept.attempt); return true
       case 'refuse': this.onRefuse(from, f.refuse.id, f.refuse.attempt, f.refuse.reason); return true
@@ -514,7 +529,7 @@ export class Submitter {
         const rttMs = (p: string): number | undefined => this.components.rttMs(p)
         const reputationOf = (p: string): number => this.reputationOf(p)
         // one pass runs for every kick over the whole queue: rank only while some worker has room
-        const anyFree = (): boolean => workers.some(w => w.fullSince == null && estimatedFree(w, inflight(w.peerId)) > 0)
+        const anyFree = (): boolean => workers.some(w => w.fullSince == null && !this.isUnreachable(w.peerId, now) && estimatedFree(w, inflight(w.peerId)) > 0)
         let free = anyFree()
         const capableByKind = new Map<string, boolean>()
         for (const id of this.queue) {
@@ -529,7 +544,7 @@ export class Submitter {
               rttMs,
               reputation: reputationOf,
               failedOn: new Set(t.failedOn),
-              full: p => (this.components.table.get(p)?.fullSince != null) || this.refused(t, p)
+              full: p => (this.components.table.get(p)?.fullSince != null) || this.isUnreachable(p, now) || this.refused(t, p)
             })
             const best = ranked[0]
             if (best != null) {
@@ -583,12 +598,15 @@ export class Submitter {
     this.attempts.add(t)
     this.addInflight(worker, 1)
     const task: TaskRequest = this.request(t, attempt, true)
-    this.components.send(worker, { kind: 'offer', offer: { task } }).catch(err => {
+    this.components.send(worker, { kind: 'offer', offer: { task } }).then(() => {
+      if (t.offer?.worker === worker && t.offer.attempt === attempt) t.offer.delivered = true
+      if (this.unreachable.size > 0) this.unreachable.delete(worker)
+    }, err => {
       this.components.logger.debug('offer could not be sent', { task: t.id, worker, error: err })
-      if (t.offer?.worker === worker && t.offer.attempt === attempt) {
-        t.refusedBy[worker] = Date.now() + UNANSWERED_OFFERS * this.init.offerTimeoutMs
-        this.dropOffer(t)
-      }
+      // the worker is unreachable, not unwilling: it waits out a back-off, and this task stays
+      // free to run there as soon as it is reachable again
+      this.markUnreachable(worker)
+      if (t.offer?.worker === worker && t.offer.attempt === attempt) this.dropOffer(t)
     })
   }
 
@@ -656,11 +674,13 @@ export class Submitter {
     for (const t of this.attempts) {
       if (TERMINAL_STATUSES.has(t.status) || (t.offer == null && t.active == null)) { this.attempts.delete(t); continue }
       if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
-        const { worker, attempt } = t.offer
+        const { worker, attempt, delivered } = t.offer
         this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
         // unanswered is worse than refused: a worker that heartbeats but never answers would
-        // otherwise get every task offered again after each heartbeat, and hold it an offer timeout
-        t.refusedBy[worker] = now + UNANSWERED_OFFERS * this.init.offerTimeoutMs
+        // otherwise get every task offered again after each heartbeat, and hold it an offer timeout.
+        // An offer still waiting for a stream to the worker was never seen by it: unreachable
+        if (delivered === true) t.refusedBy[worker] = now + UNANSWERED_OFFERS * this.init.offerTimeoutMs
+        else this.markUnreachable(worker, now)
         this.dropOffer(t)
         placed = true
       }
@@ -802,6 +822,20 @@ export class Submitter {
   private runningNow (w: TableEntry): number {
     const e = this.finishedSinceHeartbeat.get(w.peerId)
     return e?.seq === w.heartbeatSeq ? Math.max(0, w.running - e.n) : w.running
+  }
+
+  private isUnreachable (worker: string, now: number): boolean {
+    return this.unreachable.size > 0 && (this.unreachable.get(worker)?.until ?? 0) > now
+  }
+
+  /** An offer could not be delivered to `worker`: no offers to it for a back-off (one mark per back-off). */
+  private markUnreachable (worker: string, now = Date.now()): void {
+    const u = this.unreachable.get(worker)
+    // the other offers of a batch that failed together do not lengthen the wait
+    if (u != null && u.until > now) return
+    const failures = (u?.failures ?? 0) + 1
+    this.unreachable.set(worker, { until: now + Math.min(UNREACHABLE_MAX_MS, UNREACHABLE_FIRST_MS * 2 ** (failures - 1)), failures })
+    if (this.unreachable.size > 4096) this.unreachable.delete(this.unreachable.keys().next().value as string)
   }
 
   /** Did `worker` refuse this task (or ignore its offer) and stay silent since? */

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 const REPO = resolve(import.meta.dirname, '../..')
 const DEFAULT_FILES = [
   'test/e2e/reliability-relay.test.ts',
+  'test/e2e/reliability-dcutr.test.ts',
   'test/e2e/reliability-faults.test.ts',
   'test/e2e/reliability-rejections.test.ts',
   'test/e2e/security-admission.test.ts',

@@ -53,6 +53,10 @@ async function peer (): Promise<{ key: PrivateKey, id: string }> {
 
 class SubmitterHarness {
   readonly sent: Sent[] = []
+  /** workers frames cannot reach: each send fails at once, or never settles (a dial that hangs) */
+  readonly down = new Map<string, 'fail' | 'hang'>()
+  /** frames sent to a worker while it was down (not in `sent`) */
+  readonly undelivered: Sent[] = []
   readonly broadcasts: TaskRequest[] = []
   readonly table = new CapabilityTable(60_000)
   submitter: Submitter
@@ -70,7 +74,13 @@ class SubmitterHarness {
       journal: this.journal,
       logger: silentLogger,
       privateKey: this.self.key,
-      send: async (to, frame) => { this.sent.push({ to, frame, at: Date.now() }) },
+      send: async (to, frame) => {
+        const down = this.down.get(to)
+        if (down == null) { this.sent.push({ to, frame, at: Date.now() }); return }
+        this.undelivered.push({ to, frame, at: Date.now() })
+        if (down === 'fail') throw new Error(`${to} is unreachable`)
+        await new Promise<never>(() => {})
+      },
       broadcast: async (_cap, request) => { this.broadcasts.push(request) },
       publishResult: () => {},
       rttMs: () => undefined
@@ -316,6 +326,57 @@ describe('Submitter', () => {
       return h.frames('offer', first.to)[1]
     }, { timeoutMs: 10_000, intervalMs: 100, what: 'the silent worker to be tried again' })
     assert.ok((again.at ?? 0) - timedOutAt >= 3 * INIT.offerTimeoutMs - 50, `tried again ${(again.at ?? 0) - timedOutAt} ms after its offer timed out`)
+  })
+
+  it('offers again to a worker it could not reach once a back-off ends (probing it less and less often), not after a penalty per task', async () => {
+    // offer timeout 5 s: the old rule kept a worker an offer could not be sent to out of that
+    // task for 3 offer timeouts (15 s), so a task for a briefly unreachable worker timed out queued
+    h.journal.close()
+    h = new SubmitterHarness(join(dir, 'unreachable'), h.self, { offerTimeoutMs: 5000 })
+    h.worker(w1.id)
+    h.down.set(w1.id, 'fail')
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    // its heartbeats keep coming (gossip reaches us by other paths than our streams to it)
+    const beats = setInterval(() => { h.heartbeat(w1.id) }, 100)
+    try {
+      const tries = (): Sent[] => h.undelivered.filter(s => s.to === w1.id && s.frame.kind === 'offer')
+      await waitFor(() => tries().length >= 3, { timeoutMs: 10_000, what: 'three offers to the unreachable worker' })
+      const at = tries().map(s => s.at ?? 0)
+      // a back-off of 1 s, then 2 s: not an offer per heartbeat (every 100 ms)
+      assert.ok(at[1]! - at[0]! >= 950, `second try ${at[1]! - at[0]!} ms after the first`)
+      assert.ok(at[2]! - at[1]! >= 1950, `third try ${at[2]! - at[1]!} ms after the second`)
+      assert.equal(h.submitter.get(t.id)?.status, 'queued')
+      // reachable again: offered within the back-off (4 s now), accepted, done
+      h.down.delete(w1.id)
+      const back = Date.now()
+      const offer = await waitFor(() => h.frames('offer', w1.id)[0], { timeoutMs: 8000, what: 'the offer once the worker is reachable' })
+      assert.ok((offer.at ?? 0) - back <= 4500, `offered ${(offer.at ?? 0) - back} ms after it was reachable`)
+      h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+      h.result(w1.id, t.id, 1)
+      assert.equal(h.submitter.get(t.id)?.status, 'succeeded')
+      assert.equal(h.submitter.get(t.id)?.attempts, 1)
+    } finally {
+      clearInterval(beats)
+    }
+  })
+
+  it('takes an offer still undelivered at the offer timeout as the worker unreachable, not the task refused; a delivered unanswered one still keeps it out', async () => {
+    h.worker(w1.id)
+    h.down.set(w1.id, 'hang')
+    h.submitter.start()
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await waitFor(() => h.undelivered.some(s => s.frame.kind === 'cancel'), { timeoutMs: 5000, what: 'the undelivered offer to time out' })
+    h.down.delete(w1.id)
+    // a frame from the worker shows it reachable: its claim of the task is granted at once
+    h.submitter.onFrame(w1.id, { kind: 'claim', claim: { id: t.id, attempt: 1, freeSlots: 4 } })
+    assert.equal(h.frames('reject', w1.id).length, 0, 'the claim was rejected')
+    const offer = await h.offerFor(t.id, 1)
+    assert.equal(offer.to, w1.id)
+    // this offer reached it and goes unanswered: the hostile-peer rule stands, its claims are rejected
+    await waitFor(() => h.frames('cancel', w1.id).length > 0, { timeoutMs: 5000, what: 'the delivered offer to time out' })
+    h.submitter.onFrame(w1.id, { kind: 'claim', claim: { id: t.id, attempt: 1, freeSlots: 4 } })
+    assert.equal(h.frames('reject', w1.id).length, 1)
   })
 
   it('rejects claims from workers that cannot run the task or ignored its offer; grants an unknown capable one', async () => {
