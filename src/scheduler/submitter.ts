@@ -363,6 +363,9 @@ export class Submitter {
 
   /** Every connection to a worker closed: its attempts are lost and retried elsewhere. */
   onPeerGone (peer: string): void {
+    // per-peer bookkeeping goes with the peer (a churning network brings new identities forever)
+    this.finishedSinceHeartbeat.delete(peer)
+    this.peerBytes.delete(peer)
     for (const t of this.tasks.values()) {
       if (t.active?.worker === peer) this.failAttempt(t, 'lost', `connection to worker ${short(peer)} lost`)
       else if (t.offer?.worker === peer) this.dropOffer(t)
