@@ -320,8 +320,8 @@ export class Gossip {
     return this.pubsub.getSubscribers(resultsTopic(this.pv)).length > 0
   }
 
+  /** Callers check `hasResultObservers()` first: without an observer a summary is not worth making. */
   async publishTaskResponse (msg: TaskResponse): Promise<void> {
-    if (!this.hasResultObservers()) return
     await this.publish('results', resultsTopic(this.pv), TaskResponse.encode(msg))
   }
 

@@ -281,7 +281,7 @@ export class Submitter {
     if (TERMINAL_STATUSES.has(t.status)) return this.view(t)
     const target = t.active ?? t.offer
     if (target != null) {
-      this.components.send(target.worker, { kind: 'cancel', cancel: { id, attempt: target.attempt } }).catch(() => {})
+      this.cancelAttempt(target.worker, id, target.attempt)
     }
     this.endAttempt(t, 'cancelled', 'cancelled by the submitter')
     this.finish(t, 'cancelled', 'cancelled')
@@ -389,7 +389,7 @@ export class Submitter {
     const t = this.tasks.get(id)
     if (t == null || TERMINAL_STATUSES.has(t.status) || t.offer?.worker !== from || t.offer.attempt !== attempt) {
       // a late accept of an offer we gave up on: stop that attempt
-      this.components.send(from, { kind: 'cancel', cancel: { id, attempt } }).catch(() => {})
+      this.cancelAttempt(from, id, attempt)
       return
     }
     const now = Date.now()
@@ -435,7 +435,7 @@ export class Submitter {
       } else if (t != null) {
         // the worker runs an attempt that is no longer ours to run (ids we do not know are not
         // answered: a renew full of made-up ids must not make us send thousands of cancels)
-        this.components.send(from, { kind: 'cancel', cancel: { id, attempt: attempts[i] ?? 0 } }).catch(() => {})
+        this.cancelAttempt(from, id, attempts[i] ?? 0)
       }
     })
   }
@@ -678,7 +678,7 @@ export class Submitter {
       if (TERMINAL_STATUSES.has(t.status) || (t.offer == null && t.active == null)) { this.attempts.delete(t); continue }
       if (t.offer != null && now - t.offer.sentAt > this.init.offerTimeoutMs) {
         const { worker, attempt, delivered } = t.offer
-        this.components.send(worker, { kind: 'cancel', cancel: { id: t.id, attempt } }).catch(() => {})
+        this.cancelAttempt(worker, t.id, attempt)
         // unanswered is worse than refused: a worker that heartbeats but never answers would
         // otherwise get every task offered again after each heartbeat, and hold it an offer timeout.
         // An offer still waiting for a stream to the worker was never seen by it: unreachable
@@ -693,7 +693,7 @@ export class Submitter {
         } else if (t.timeoutMs > 0 && now - t.active.grantedAt > t.timeoutMs + leaseTimeoutMs(this.init.leaseIntervalMs)) {
           // the worker should have reported its own timeout by now (without an explicit timeout the
           // worker enforces its handler's; its lease and the total deadline still bound the attempt)
-          this.components.send(t.active.worker, { kind: 'cancel', cancel: { id: t.id, attempt: t.active.attempt } }).catch(() => {})
+          this.cancelAttempt(t.active.worker, t.id, t.active.attempt)
           this.failAttempt(t, 'timed_out', `execution timeout of ${t.timeoutMs}ms`)
           placed = true
         }
@@ -730,14 +730,14 @@ export class Submitter {
       if (TERMINAL_STATUSES.has(t.status)) continue
       if (now - t.submittedAt > t.deadlineMs) {
         const target = t.active ?? t.offer
-        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
+        if (target != null) this.cancelAttempt(target.worker, t.id, target.attempt)
         this.endAttempt(t, 'timed_out', 'total deadline passed')
         this.finish(t, 'timed_out', `total deadline of ${t.deadlineMs}ms passed`)
         continue
       }
       if (t.status === 'queued' && now - t.queuedSince > t.queueTimeoutMs) {
         const target = t.offer
-        if (target != null) this.components.send(target.worker, { kind: 'cancel', cancel: { id: t.id, attempt: target.attempt } }).catch(() => {})
+        if (target != null) this.cancelAttempt(target.worker, t.id, target.attempt)
         this.finish(t, 'queue_timeout', `no worker took the task within the queue timeout of ${t.queueTimeoutMs}ms`)
         continue
       }
@@ -846,6 +846,11 @@ export class Submitter {
     const at = t.refusedBy[worker]
     if (at == null) return false
     return (this.components.table.get(worker)?.lastHeartbeat ?? 0) <= at
+  }
+
+  /** Tells a worker to stop an attempt (best effort: a worker we cannot reach loses its lease anyway). */
+  private cancelAttempt (worker: string, id: string, attempt: number): void {
+    this.components.send(worker, { kind: 'cancel', cancel: { id, attempt } }).catch(() => {})
   }
 
   private addInflight (worker: string, delta: number): void {
