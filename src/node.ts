@@ -60,6 +60,23 @@ export function heartbeatKeepaliveMs (heartbeatIntervalMs: number): number {
 }
 
 /**
+ * Heartbeats with news (a slot freed or filled) go out soon, but no sooner than this per node in the
+ * capability table after the previous one: every node receives, verifies and forwards every
+ * heartbeat, so at 250 ms per worker a burst on N workers cost every node 4N messages a second
+ * (16 workers: each worker spent most of its CPU forwarding heartbeats, and throughput fell to a
+ * quarter of 4 workers'). With the spacing proportional to N the whole network sends about 20 a
+ * second whatever its size. Submitters do not wait for them: a result frees its slot in the
+ * submitter's own estimate at once.
+ */
+export const HEARTBEAT_SPACING_PER_NODE_MS = 50
+const MIN_HEARTBEAT_SPACING_MS = 250
+
+/** The least time between two heartbeats of a node, in a network of `nodes` (its capability table). */
+export function heartbeatSpacingMs (nodes: number, heartbeatIntervalMs: number): number {
+  return Math.max(MIN_HEARTBEAT_SPACING_MS, Math.min(nodes * HEARTBEAT_SPACING_PER_NODE_MS, heartbeatKeepaliveMs(heartbeatIntervalMs)))
+}
+
+/**
  * A prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS (our
  * addresses changed) or ADVERTISE_NEWCOMER_SPACING_MS (a peer subscribed), far under the per-author
  * budget peers enforce (GOSSIP_RATE_LIMITS).
@@ -98,7 +115,6 @@ export class P2PNode {
   private advSeq = 0n
   /** time-based like advSeq, so a restarted node's heartbeats are newer than its previous life's */
   private hbSeq = BigInt(Date.now()) * 1000n
-  private lastPromptHeartbeat = 0
   /** what the last published heartbeat said, and when */
   private lastHeartbeat = { state: '', at: 0 }
   private promptHeartbeatTimer?: NodeJS.Timeout
@@ -275,6 +291,7 @@ export class P2PNode {
       connectionTimeoutMs: network.connectionTimeoutMs,
       rebootstrapBackoffMs: network.rebootstrapBackoffMs,
       maxConnections: node.maxConnections,
+      targetPeers: network.targetPeers,
       isMember
     })
     this.health = new HealthMonitor({ libp2p, logger }, {
@@ -395,7 +412,8 @@ export class P2PNode {
     })
     if (state === 'new' || state === 'changed') this.submitter?.kick()
     if (state === 'new' || state === 'changed' || (state === 'same' && addrsChanged)) {
-      // peer exchange: a node we heard of through gossip, dial it directly
+      // peer exchange: a node we heard of through gossip, dialled while we have fewer than
+      // network.target_peers connections (kept as a candidate otherwise)
       void this.discovery?.learn(from, msg.addrs)
     }
   }
@@ -472,8 +490,14 @@ export class P2PNode {
   private async periodicHeartbeat (): Promise<void> {
     const hb = this.config.node.heartbeatIntervalMs
     const same = this.heartbeatState() === this.lastHeartbeat.state
+    if (!same) {
+      // news: out as soon as the spacing allows (the same timer as prompt heartbeats)
+      this.selfHeartbeat()
+      this.scheduleHeartbeat()
+      return
+    }
     // half an interval of slack so timer jitter does not push a keepalive to the next tick
-    if (same && Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb) - hb / 2) {
+    if (Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb) - hb / 2) {
       this.selfHeartbeat()
       return
     }
@@ -503,15 +527,19 @@ export class P2PNode {
     })
   }
 
-  /** After a slot frees or fills, heartbeat soon (at most every 250 ms) so submitters see it. */
+  /** After a slot frees or fills, heartbeat soon (heartbeatSpacingMs after the last one) so submitters see it. */
   private promptHeartbeat (): void {
     this.selfHeartbeat()
     this.submitter?.kick()
+    this.scheduleHeartbeat()
+  }
+
+  private scheduleHeartbeat (): void {
     if (this.promptHeartbeatTimer != null) return
-    const wait = Math.max(0, 250 - (Date.now() - this.lastPromptHeartbeat))
+    const spacing = heartbeatSpacingMs(this.table.size(), this.config.node.heartbeatIntervalMs)
+    const wait = Math.max(0, spacing - (Date.now() - this.lastHeartbeat.at))
     this.promptHeartbeatTimer = setTimeout(() => {
       this.promptHeartbeatTimer = undefined
-      this.lastPromptHeartbeat = Date.now()
       void this.publishHeartbeat()
     }, wait)
     this.promptHeartbeatTimer.unref()

@@ -97,6 +97,8 @@ export const USAGE = `npm run bench -- [options]
   --profile DIR       CPU profiles of the bench process (gateway/producer) and the first worker for every measured phase
   --share-network     one network per system and run for the load scenarios (default with --quick)
   --relay-transport   keep the workers' circuit-relay transport on (the bench network has no relay)
+  --scale-workers a,b       worker counts of the scale scenario (default 4,16,50; --quick 1,2)
+  --propagation-sizes a,b   network sizes of the propagation scenario (default 10,25,50; --quick 3)
   --from-source       child processes (p2p and BullMQ workers) run the TypeScript sources through tsx
                       instead of an esbuild bundle built at the start
 `
@@ -116,6 +118,8 @@ export function parseOptions (argv: string[]): Options {
       'share-network': { type: 'boolean' },
       'relay-transport': { type: 'boolean', default: false },
       'from-source': { type: 'boolean', default: false },
+      'scale-workers': { type: 'string' },
+      'propagation-sizes': { type: 'string' },
       help: { type: 'boolean', default: false }
     }
   })
@@ -130,6 +134,18 @@ export function parseOptions (argv: string[]): Options {
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`)
     return n
   }
+  const list = (v: string | undefined, fallback: number[], name: string, min: number): number[] => {
+    if (v == null) return fallback
+    const out = v.split(',').map(x => x.trim()).filter(x => x !== '').map(Number)
+    if (out.length === 0 || out.some(n => !Number.isInteger(n) || n < min || n > 200)) throw new UsageError(`--${name} must be a list of integers from ${min} to 200`)
+    return out
+  }
+  const base = quick ? QUICK : FULL
+  const counts: Counts = {
+    ...base,
+    scaleWorkers: list(values['scale-workers'], base.scaleWorkers, 'scale-workers', 1),
+    propagationSizes: list(values['propagation-sizes'], base.propagationSizes, 'propagation-sizes', 3)
+  }
   if (values.baseline != null && values.baseline !== 'bullmq') throw new UsageError(`unknown baseline "${values.baseline}" (known: bullmq)`)
   return {
     scenarios: scenarios as ScenarioName[],
@@ -140,7 +156,7 @@ export function parseOptions (argv: string[]): Options {
     ...(values.baseline === 'bullmq' ? { baseline: 'bullmq' as const } : {}),
     out: values.out,
     profile: values.profile,
-    counts: quick ? QUICK : FULL,
+    counts,
     shareNetwork: values['share-network'] ?? quick,
     relayTransport: values['relay-transport'] ?? false,
     fromSource: values['from-source'] ?? false

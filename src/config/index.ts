@@ -103,7 +103,8 @@ export function parseConfig (text: string, source: string, options: ParseOptions
       enableDht: bool('network', 'enable_dht'),
       connectionTimeoutMs: num('network', 'connection_timeout'),
       privateKeyFile: path(optStr('network', 'private_key_file')),
-      rebootstrapBackoffMs: num('network', 'rebootstrap_backoff')
+      rebootstrapBackoffMs: num('network', 'rebootstrap_backoff'),
+      targetPeers: num('network', 'target_peers')
     },
     relay: {
       maxReservations: num('relay', 'max_reservations'),

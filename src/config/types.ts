@@ -48,6 +48,8 @@ export interface Config {
     privateKeyFile?: string
     /** back-off before re-bootstrapping after losing every peer */
     rebootstrapBackoffMs: number
+    /** peer exchange dials only while connected to fewer peers than this */
+    targetPeers: number
   }
   relay: {
     maxReservations: number

@@ -2,6 +2,15 @@
  * Finding and keeping peers: the bootstrap list, DNS discovery (a headless Service's records), known
  * peers persisted in data_dir, DHT random walks, peers learned from advertisements, and
  * re-bootstrapping with back-off when every peer is lost.
+ *
+ * Peer exchange keeps a node at `targetPeers` connections, not at every peer it hears of: a full
+ * mesh is N² connections, each a Noise handshake, identify, a GossipSub subscription exchange and
+ * periodic pings, which at 25-50 processes on 2 cores was CPU-bound before anything else ran.
+ * Advertisements still reach every node (GossipSub forwards them over the mesh) and a submitter
+ * dials a worker it has no connection to when it places a task, so a node needs only enough peers
+ * for a healthy GossipSub mesh (D = 6) and to survive losing some of them (the bootstrap).
+ * Peers heard of and not dialled stay candidates; a node whose connections drop under the target
+ * dials some of them.
  */
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,6 +29,10 @@ export interface DiscoveryInit {
   connectionTimeoutMs: number
   rebootstrapBackoffMs: number
   maxConnections: number
+  /** peer exchange dials only while connected to fewer peers than this (network.target_peers) */
+  targetPeers: number
+  /** how often the connection count is checked against targetPeers (default 2 s) */
+  maintainIntervalMs?: number
   /** is this peer part of our network (identified with our agent / protocols)? */
   isMember: (peer: PeerId) => boolean
   randomWalkIntervalMs?: number
@@ -33,9 +46,12 @@ export interface DiscoveryComponents {
 }
 
 interface KnownPeer { id: string, addrs: string[], lastSeen: number }
+interface Candidate { addrs: string[], failedAt: number }
 
 const MAX_KNOWN_PEERS = 1000
 const MAX_BACKOFF_MS = 60_000
+/** a candidate whose dial failed is not tried again for this long */
+const CANDIDATE_RETRY_MS = 30_000
 
 export class Discovery {
   private readonly entries: BootstrapEntry[]
@@ -46,7 +62,13 @@ export class Discovery {
   private nextRebootstrap = 0
   private rebootstrapping = false
   private started = false
+  /** peers heard of (advertisements, known peers) that may be dialled when under the target */
+  private readonly candidates = new Map<string, Candidate>()
+  /** peer-exchange dials in flight: counted against the target so a burst of advertisements does not overshoot it */
+  private readonly dialling = new Set<string>()
   rebootstraps = 0
+  /** peer-exchange dials started (learn and maintain), for tests and diagnostics */
+  exchangeDials = 0
 
   constructor (private readonly components: DiscoveryComponents, private readonly init: DiscoveryInit) {
     // entries were validated with the config; parse again here to keep this component self-contained
@@ -70,6 +92,7 @@ export class Discovery {
     this.every(this.init.randomWalkIntervalMs ?? 60_000, () => this.randomWalk())
     this.every(this.init.persistIntervalMs ?? 30_000, () => this.saveKnownPeers())
     this.every(Math.min(this.init.rebootstrapBackoffMs, 5_000), () => this.checkIsolated())
+    this.every(this.init.maintainIntervalMs ?? 2_000, async () => { this.maintain() })
   }
 
   async stop (): Promise<void> {
@@ -82,20 +105,84 @@ export class Discovery {
     await this.saveKnownPeers().catch(() => {})
   }
 
-  /** A peer learned elsewhere (an advertisement): remember it and dial it when there is room. */
+  /**
+   * A peer learned elsewhere (an advertisement): remember it as a candidate, and dial it while this
+   * node has fewer than targetPeers connections.
+   */
   async learn (peerId: string, addrs: string[]): Promise<void> {
     const { libp2p } = this.components
     if (peerId === libp2p.peerId.toString() || addrs.length === 0) return
-    if (libp2p.getConnections().length >= this.init.maxConnections * 0.8) return
-    const id = peerIdFromString(peerId)
-    if (libp2p.getConnections(id).length > 0) return
-    const mas = parseAddrs(addrs)
-    if (mas.length === 0) return
-    await libp2p.peerStore.merge(id, { multiaddrs: mas })
-    await this.dial(id)
+    if (parseAddrs(addrs).length === 0) return
+    const old = this.candidates.get(peerId)
+    // new addresses (a relay reservation made again) are worth a try at once
+    const sameAddrs = old != null && old.addrs.length === addrs.length && old.addrs.every((a, i) => a === addrs[i])
+    this.candidates.set(peerId, { addrs, failedAt: sameAddrs ? old.failedAt : 0 })
+    if (this.candidates.size > MAX_KNOWN_PEERS) this.candidates.delete(this.candidates.keys().next().value as string)
+    if (this.room() <= 0) return
+    await this.dialCandidate(peerId)
   }
 
   knownPeerCount (): number { return this.known.size }
+
+  /** Connected peers plus peer-exchange dials in flight. */
+  private degree (): number {
+    return this.components.libp2p.getPeers().length + this.dialling.size
+  }
+
+  /** How many more peers peer exchange may dial now. */
+  private room (): number {
+    const { libp2p } = this.components
+    const cap = Math.min(this.init.targetPeers, Math.floor(this.init.maxConnections * 0.8))
+    if (libp2p.getConnections().length >= this.init.maxConnections * 0.8) return 0
+    return cap - this.degree()
+  }
+
+  /** Under the target (peers left, or candidates skipped while a network formed): dial some candidates. */
+  maintain (): void {
+    let room = this.room()
+    if (room <= 0 || this.candidates.size === 0) return
+    const { libp2p } = this.components
+    const now = Date.now()
+    const eligible = [...this.candidates].filter(([id, c]) => now - c.failedAt >= CANDIDATE_RETRY_MS && !this.dialling.has(id) && !this.isConnected(id))
+    // random picks, so nodes under the target do not all dial the same few peers
+    for (let i = eligible.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      const t = eligible[i] as [string, Candidate]
+      eligible[i] = eligible[j] as [string, Candidate]
+      eligible[j] = t
+    }
+    for (const [id] of eligible) {
+      if (room-- <= 0) break
+      if (id === libp2p.peerId.toString()) continue
+      this.background(this.dialCandidate(id))
+    }
+  }
+
+  private isConnected (peerId: string): boolean {
+    try {
+      return this.components.libp2p.getConnections(peerIdFromString(peerId)).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  private async dialCandidate (peerId: string): Promise<void> {
+    const c = this.candidates.get(peerId)
+    if (c == null || this.dialling.has(peerId)) return
+    let id: PeerId
+    try { id = peerIdFromString(peerId) } catch { this.candidates.delete(peerId); return }
+    const { libp2p } = this.components
+    if (libp2p.getConnections(id).length > 0) return
+    this.dialling.add(peerId)
+    this.exchangeDials++
+    try {
+      await libp2p.peerStore.merge(id, { multiaddrs: parseAddrs(c.addrs) })
+      const ok = await this.dial(id)
+      if (!ok) c.failedAt = Date.now()
+    } finally {
+      this.dialling.delete(peerId)
+    }
+  }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, listenAddrs: Multiaddr[] }>): void => {
     const { peerId, listenAddrs } = evt.detail
@@ -166,14 +253,21 @@ export class Discovery {
     }))
   }
 
+  /**
+   * Known peers (peers.json): the most recently seen up to targetPeers are dialled at once, the rest
+   * become candidates for maintain().
+   */
   private async dialKnownPeers (): Promise<void> {
     const { libp2p } = this.components
-    await Promise.all([...this.known.values()].map(async k => {
+    const self = libp2p.peerId.toString()
+    const known = [...this.known.values()].filter(k => k.id !== self).sort((a, b) => b.lastSeen - a.lastSeen)
+    for (const k of known) {
+      if (!this.candidates.has(k.id) && parseAddrs(k.addrs).length > 0) this.candidates.set(k.id, { addrs: k.addrs, failedAt: 0 })
+    }
+    const room = Math.max(0, this.init.targetPeers - libp2p.getPeers().length)
+    await Promise.all(known.filter(k => !this.isConnected(k.id)).slice(0, room).map(async k => {
       try {
-        const id = peerIdFromString(k.id)
-        if (id.equals(libp2p.peerId) || libp2p.getConnections(id).length > 0) return
-        await libp2p.peerStore.merge(id, { multiaddrs: parseAddrs(k.addrs) })
-        await this.dial(id)
+        await this.dialCandidate(k.id)
       } catch {
         // a bad entry in peers.json is skipped, not fatal
       }
@@ -206,11 +300,13 @@ export class Discovery {
     }
   }
 
-  private async dial (id: PeerId): Promise<void> {
+  private async dial (id: PeerId): Promise<boolean> {
     try {
       await this.components.libp2p.dial(id, { signal: this.dialSignal() })
+      return true
     } catch (err) {
       this.components.logger.debug('dial failed', { peer: id.toString(), error: err })
+      return false
     }
   }
 

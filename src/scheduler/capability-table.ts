@@ -131,6 +131,9 @@ export class CapabilityTable {
 
   all (): TableEntry[] { return [...this.entries.values()] }
 
+  /** Live entries (this node's own included). */
+  size (): number { return this.entries.size }
+
   workers (): TableEntry[] { return this.all().filter(e => e.slots > 0) }
 
   /**

@@ -1,0 +1,89 @@
+/**
+ * Issue 7: peer exchange keeps a node at network.target_peers connections instead of a full mesh,
+ * advertisements still reach every node over the GossipSub mesh, the network holds together when
+ * its bootstrap goes, and a node under the target dials more of the peers it heard of. Also the
+ * heartbeat spacing that grows with the network (node.ts heartbeatSpacingMs).
+ */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { heartbeatSpacingMs, type P2PNode } from '../../src/node.ts'
+import { heartbeatTopic } from '../../src/protocol/names.ts'
+import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
+
+const TARGET = 3
+
+function workerLinks (workers: readonly P2PNode[]): number {
+  let n = 0
+  for (const a of workers) for (const b of workers) if (a !== b && connected(a, b)) n++
+  return n / 2
+}
+
+describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () => {
+  const net = new TestNet()
+  after(async () => { await net.close() })
+
+  it('8 workers with target_peers 3: no full mesh, every node knows every worker, and they hold together without the bootstrap', async () => {
+    const boot = await net.start('bootstrap', 'px-boot')
+    const peers = { 'network.bootstrap_peers': [addrOf(boot)], 'network.target_peers': TARGET }
+    const workers: P2PNode[] = []
+    // one after another, as a network grows: each later one hears of the earlier ones
+    for (let i = 0; i < 8; i++) workers.push(await net.start('worker', `px-w${i}`, { ...peers, 'node.labels': { n: String(i) } }))
+    await until('every node knows all 8 workers', () => [boot, ...workers].every(n => n.table.workers().length === 8), 60_000)
+    // peer exchange dialled only up to the target (the bootstrap connection counts), so a worker's
+    // own dials are at most TARGET - 1; a full mesh would be 28 worker-to-worker connections
+    for (const w of workers) assert.ok(w.discovery!.exchangeDials <= TARGET, `${w.peerId} made ${w.discovery!.exchangeDials} peer-exchange dials`)
+    const links = workerLinks(workers)
+    assert.ok(links < 28, `full mesh: ${links} worker-to-worker connections`)
+    assert.ok(links <= 8 * TARGET, `${links} worker-to-worker connections`)
+
+    // the bootstrap goes: workers under the target dial more of the peers they heard of, and a new
+    // worker that knows only w0 still reaches every other worker's table
+    await boot.stop()
+    await until('every worker back at the target without the bootstrap', () => workers.every(w => (w.libp2p?.getPeers().length ?? 0) >= TARGET), 30_000)
+    const late = await net.start('worker', 'px-late', { 'network.bootstrap_peers': [addrOf(workers[0]!)], 'network.target_peers': TARGET })
+    await until('every worker knows the late joiner', () => workers.every(w => w.table.get(late.peerId) != null), 30_000)
+    // and a task from the late joiner runs on a worker it is not connected to (dialled on demand)
+    const far = workers.find(w => !connected(late, w))
+    if (far != null) {
+      const n = Object.entries(far.config.node.labels)[0]!
+      const t = await late.api.submit({ type: 'compute', payload: 'far', selector: `${n[0]}=${n[1]}` })
+      const done = await late.api.wait(t.id)
+      assert.equal(done.status, 'succeeded', done.error)
+      assert.equal(done.worker, far.peerId)
+    }
+  })
+
+  it('a worker heartbeats no more often than heartbeatSpacingMs of its table size while its slots churn', async () => {
+    assert.equal(heartbeatSpacingMs(1, 1000), 250)
+    assert.equal(heartbeatSpacingMs(16, 1000), 800)
+    assert.equal(heartbeatSpacingMs(50, 1000), 2500)
+    assert.equal(heartbeatSpacingMs(500, 1000), 3000) // never above the keepalive
+    assert.equal(heartbeatSpacingMs(50, 30_000), 2500)
+
+    const boot = await net.start('bootstrap', 'hb-boot')
+    const w = await net.start('worker', 'hb-w', { 'network.bootstrap_peers': [addrOf(boot)], 'tasks.slots': 4 })
+    await until('the bootstrap knows the worker', () => boot.table.get(w.peerId) != null, 30_000)
+    // 40 more nodes in the worker's table (advertisements it would have received in a bigger network)
+    for (let i = 0; i < 39; i++) {
+      w.table.advertise({ peerId: `fake-${i}`, role: 'worker', capabilities: [], labels: {}, taskTypes: [], slots: 0, addrs: [], seq: BigInt(Date.now()) * 1000n })
+    }
+    const size = w.table.size()
+    assert.ok(size >= 40)
+    const spacing = heartbeatSpacingMs(size, w.config.node.heartbeatIntervalMs)
+    assert.ok(spacing >= 2000)
+    const seen: number[] = []
+    boot.libp2p!.services.pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic === heartbeatTopic(boot.config.network.protocolVersion)) seen.push(Date.now())
+    })
+    // slots fill and free all the time for 6 s: short tasks, submitted one after another
+    const t0 = Date.now()
+    while (Date.now() - t0 < 6000) {
+      const t = await boot.api.submit({ type: 'sleep', payload: '50' })
+      await boot.api.wait(t.id)
+    }
+    assert.ok(seen.length >= 2, `only ${seen.length} heartbeats`)
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i]! - seen[i - 1]! >= spacing - 150, `heartbeats ${seen[i]! - seen[i - 1]!} ms apart, spacing ${spacing} ms`)
+    }
+  })
+})
