@@ -3,11 +3,11 @@
  * broadcast and claims when no known worker is free, exactly one active attempt, leases, retries
  * with back-off, timeouts, cancellation, first-result-wins, journaling and the credit ledger.
  */
-import { randomUUID } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/index.ts'
+import { atTurnEnd } from '../network/turn.ts'
 import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitRequest, type TaskStatus, type TaskView } from '../node-api.ts'
 import { WIRE_VERSION, type Receipt, type ReceiptEntry, type TaskRequest, type Result } from '../protocol/codec.ts'
 import type { CapabilityTable, TableEntry } from './capability-table.ts'
@@ -15,6 +15,7 @@ import type { Journal, LedgerRow } from './journal.ts'
 import { canRun, estimatedFree, explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
 import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
 import { ReceiptSigner } from './receipts.ts'
+import { TaskIdGenerator } from './task-id.ts'
 import { parseSelector } from './selector.ts'
 import type { StreamFrame } from '../protocol/codec.ts'
 
@@ -162,7 +163,9 @@ export class Submitter {
   private readonly peerBytes = new Map<string, Uint8Array<ArrayBuffer>>()
   /** completing results of this turn awaiting their receipt, per worker */
   private pendingReceipts = new Map<string, ReceiptEntry[]>()
-  private receiptFlush?: NodeJS.Immediate
+  private readonly ids = new TaskIdGenerator()
+  /** a receipts flush is queued for the end of this turn */
+  private receiptFlush = false
 
   constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {
     this.signer = new ReceiptSigner(components.privateKey)
@@ -206,7 +209,7 @@ export class Submitter {
     this.stopped = true
     clearInterval(this.timer)
     // results already recorded still get their acks and receipts
-    if (this.receiptFlush != null) { clearImmediate(this.receiptFlush); this.flushReceipts() }
+    if (this.receiptFlush) this.flushReceipts()
   }
 
   // ---- the programmatic API -------------------------------------------------------------
@@ -229,7 +232,7 @@ export class Submitter {
     positive(req.deadlineMs, 'deadline', 30 * 24 * 3600_000)
     const now = Date.now()
     const t: Task = {
-      id: randomUUID(),
+      id: this.ids.next(),
       type,
       payload,
       requires,
@@ -896,11 +899,14 @@ export class Submitter {
       this.pendingReceipts.set(worker, entries)
     }
     entries.push(entry)
-    this.receiptFlush ??= setImmediate(() => { this.flushReceipts() })
+    if (!this.receiptFlush) {
+      this.receiptFlush = true
+      atTurnEnd(() => { if (this.receiptFlush) this.flushReceipts() })
+    }
   }
 
   private flushReceipts (): void {
-    this.receiptFlush = undefined
+    this.receiptFlush = false
     const pending = this.pendingReceipts
     this.pendingReceipts = new Map()
     for (const [worker, entries] of pending) {

@@ -16,6 +16,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import type { Logger } from '../logger.ts'
 import type { P2PLibp2p } from '../network/libp2p.ts'
 import { PeerRateLimiter, type RateLimit } from '../network/rate-limit.ts'
+import { atTurnEnd } from '../network/turn.ts'
 import { decodeFrame, encodeFrame, frame, ProtocolError, type RejectReason, type StreamFrame } from '../protocol/codec.ts'
 
 export interface TaskStreamsInit {
@@ -123,7 +124,7 @@ export class TaskStreams {
       if (channel.batch == null) {
         const batch = { frames: new Uint8ArrayList(), waiters: [] as Waiter[] }
         channel.batch = batch
-        setImmediate(() => {
+        atTurnEnd(() => {
           if (channel.batch === batch) channel.batch = undefined
           this.write(to, channel, batch)
         })

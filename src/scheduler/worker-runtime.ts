@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Executor, SlotLease } from '../executor/index.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics/index.ts'
+import { atTurnEnd } from '../network/turn.ts'
 import type { Ack, Receipt, Result, StreamFrame, TaskRequest } from '../protocol/codec.ts'
 import { canRun, type WorkerInfo } from './matching.ts'
 import { claimDelayMs } from './policy.ts'
@@ -188,7 +189,7 @@ export class WorkerRuntime {
     // accept at the end of the turn: a task that is done by then (most are short) answers with its
     // result alone, which the submitter takes as accept and result at once: a frame and a journal
     // write less per task
-    setImmediate(() => {
+    atTurnEnd(() => {
       if (!run.acceptPending) return
       run.acceptPending = false
       this.components.send(from, { kind: 'accept', accept: { id: task.id, attempt: task.attempt } }).catch(() => {
