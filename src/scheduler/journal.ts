@@ -1,13 +1,25 @@
 /**
  * The submitter's journal in data_dir (node:sqlite). Writes are group-committed: every change
- * marks its task dirty and one transaction at the end of the current turn of the event loop
- * (setImmediate) writes them all, so a burst of 10k submissions costs a handful of transactions,
- * not 10k synchronous writes, and a lone submission waits for no timer. `submit()` resolves only
- * after its task's commit, so an accepted task survives a crash.
+ * marks its task dirty and one transaction writes them all, so a burst of 10k submissions costs a
+ * handful of transactions, not 10k synchronous writes.
+ *
+ * Two kinds of write. `put` is for a change somebody waits for (a submission: `submit()` resolves
+ * only after its task's commit, so an accepted task survives a crash); it commits at the end of
+ * the current turn of the event loop, so a lone submission waits for no timer. `note` is for a
+ * change nobody waits for (an attempt's progress, a task's end, whose waiters were answered from
+ * memory); it commits with the next `put` or at most `lazyMs` later. At a few thousand results a
+ * second that is one transaction per `lazyMs` instead of one per turn (a few results each), which
+ * was most of the journal's cost: every transaction rewrites the pages it touched. The price: a
+ * node killed without warning can forget the last `lazyMs` of ended tasks and run them again after
+ * its restart (at least once, never lost); a clean stop commits everything.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { atTurnEnd } from '../network/turn.ts'
+
+/** How long a change nobody waits for may stay uncommitted (see `note`). */
+export const DEFAULT_LAZY_MS = 20
 
 export interface JournalRecord {
   id: string
@@ -30,11 +42,13 @@ export class Journal {
   private readonly upsertLedger: StatementSync
   private dirty = new Map<string, JournalRecord>()
   private dirtyLedger = new Map<string, LedgerRow>()
-  private timer?: NodeJS.Immediate
+  private turnFlush = false
+  private lazyTimer?: NodeJS.Timeout
   private waiters: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
   private closed = false
 
-  constructor (dataDir: string) {
+  /** `lazyMs`: how long a `note` may wait for its commit */
+  constructor (dataDir: string, private readonly lazyMs = DEFAULT_LAZY_MS) {
     mkdirSync(dataDir, { recursive: true })
     this.db = new DatabaseSync(join(dataDir, 'journal.sqlite'))
     this.db.exec(`
@@ -48,27 +62,41 @@ export class Journal {
     this.upsertLedger = this.db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
   }
 
-  /** Queues a write; the promise resolves once it is committed. */
+  /** Queues a write somebody waits for: committed at the end of this turn; resolves then. */
   put (record: JournalRecord): Promise<void> {
-    this.dirty.set(record.id, record)
-    return this.schedule()
-  }
-
-  putLedger (row: LedgerRow): void {
-    this.dirtyLedger.set(row.worker, row)
-    void this.schedule().catch(() => {})
-  }
-
-  private schedule (): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal closed'))
+    this.dirty.set(record.id, record)
     const p = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
-    this.timer ??= setImmediate(() => { this.flush() })
+    if (!this.turnFlush) {
+      this.turnFlush = true
+      atTurnEnd(() => { if (this.turnFlush) this.flush() })
+    }
     return p
   }
 
+  /** Queues a write nobody waits for: committed with the next `put`, or within `lazyMs`. */
+  note (record: JournalRecord): void {
+    if (this.closed) return
+    this.dirty.set(record.id, record)
+    this.scheduleLazy()
+  }
+
+  putLedger (row: LedgerRow): void {
+    if (this.closed) return
+    this.dirtyLedger.set(row.worker, row)
+    this.scheduleLazy()
+  }
+
+  private scheduleLazy (): void {
+    if (this.lazyTimer != null || this.turnFlush) return
+    this.lazyTimer = setTimeout(() => { this.lazyTimer = undefined; this.flush() }, this.lazyMs)
+  }
+
+  /** Writes everything queued in one transaction (errors reach the `put`s waiting for it). */
   flush (): void {
-    clearImmediate(this.timer)
-    this.timer = undefined
+    this.turnFlush = false
+    clearTimeout(this.lazyTimer)
+    this.lazyTimer = undefined
     const records = this.dirty
     const ledger = this.dirtyLedger
     const waiters = this.waiters

@@ -403,7 +403,7 @@ export class Submitter {
     t.history.push({ attempt, worker: from, startedAt: now })
     this.components.metrics?.taskAttempts.inc({ type: t.type })
     if (attempt > 1) this.components.metrics?.taskRetries.inc({ type: t.type })
-    if (journal) void this.persist(t).catch(() => {})
+    if (journal) this.record(t)
   }
 
   private onRefuse (from: string, id: string, attempt: number, reason: string): void {
@@ -785,7 +785,7 @@ export class Submitter {
     this.queue.add(t.id)
     // place it as soon as its back-off ends, not at the next sweep
     setTimeout(() => { this.kick() }, backoff + 1).unref()
-    void this.persist(t).catch(() => {})
+    this.record(t)
   }
 
   private finish (t: Task, status: TaskStatus, error?: string): void {
@@ -799,7 +799,7 @@ export class Submitter {
     if (t.offer != null) this.dropOffer(t)
     this.components.metrics?.tasksFinished.inc({ type: t.type, status: status as Exclude<TaskStatus, 'queued' | 'running'> })
     this.components.metrics?.taskLatency.observe({ type: t.type }, t.durationMs / 1000)
-    void this.persist(t).catch(() => {})
+    this.record(t)
     const view = this.view(t)
     for (const w of t.waiters.splice(0)) w(view)
     // bounded memory: keep the newest ended tasks, drop payloads of the rest
@@ -947,8 +947,14 @@ export class Submitter {
     for (const [cap, n] of now) { m.tasksQueued.set({ capability: cap }, n); this.queuedCaps.add(cap) }
   }
 
+  /** Journals a task and resolves once committed (a submission: the caller waits for it). */
   private persist (t: Task): Promise<void> {
     return this.components.journal.put({ id: t.id, status: t.status, json: serialize(t) })
+  }
+
+  /** Journals a change nobody waits for (progress, an end already answered from memory). */
+  private record (t: Task): void {
+    this.components.journal.note({ id: t.id, status: t.status, json: serialize(t) })
   }
 
   private revive (json: string): Task | undefined {

@@ -1,0 +1,78 @@
+/**
+ * The submitter's journal (src/scheduler/journal.ts): a `put` is committed at the end of the turn
+ * and resolves then; a `note` rides along with the next `put` or commits within `lazyMs`; a clean
+ * close commits everything. "Committed" is checked from a second connection to the same file, as a
+ * node restarted after a crash would read it.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { DatabaseSync } from 'node:sqlite'
+import { Journal } from '../../src/scheduler/journal.ts'
+
+let dir: string
+
+function committed (d: string): Map<string, string> {
+  const db = new DatabaseSync(join(d, 'journal.sqlite'), { readOnly: true })
+  try {
+    const rows = db.prepare('SELECT id, status FROM tasks').all() as Array<{ id: string, status: string }>
+    return new Map(rows.map(r => [r.id, r.status]))
+  } finally {
+    db.close()
+  }
+}
+
+const rec = (id: string, status: string): { id: string, status: string, json: string } => ({ id, status, json: JSON.stringify({ id, status }) })
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+describe('journal', () => {
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'p2p-journal-')) })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('commits a put at the end of the turn, together with the notes queued before it', async () => {
+    const d = join(dir, 'a')
+    const j = new Journal(d, 60_000)
+    try {
+      j.note(rec('t1', 'succeeded'))
+      const p = j.put(rec('t2', 'queued'))
+      assert.equal(committed(d).size, 0, 'nothing is written synchronously')
+      await p
+      assert.deepEqual(committed(d), new Map([['t1', 'succeeded'], ['t2', 'queued']]))
+    } finally {
+      j.close()
+    }
+  })
+
+  it('commits a note alone within lazyMs, one transaction for the notes of that window', async () => {
+    const d = join(dir, 'b')
+    const j = new Journal(d, 100)
+    try {
+      for (let i = 0; i < 50; i++) j.note(rec(`n${i}`, 'succeeded'))
+      await sleep(20)
+      assert.equal(committed(d).size, 0, 'notes wait for their window')
+      await sleep(250)
+      assert.equal(committed(d).size, 50)
+      // the latest state of a task wins
+      j.note(rec('n1', 'failed'))
+      await sleep(250)
+      assert.equal(committed(d).get('n1'), 'failed')
+    } finally {
+      j.close()
+    }
+  })
+
+  it('commits pending notes on close; a crash before the window ends forgets them (at most lazyMs of them)', async () => {
+    const d = join(dir, 'c')
+    const j = new Journal(d, 60_000)
+    await j.put(rec('kept', 'queued'))
+    j.note(rec('kept', 'succeeded'))
+    j.note(rec('late', 'succeeded'))
+    // a crash: another process reads the file now
+    assert.deepEqual(committed(d), new Map([['kept', 'queued']]))
+    j.close()
+    assert.deepEqual(committed(d), new Map([['kept', 'succeeded'], ['late', 'succeeded']]))
+    await assert.rejects(j.put(rec('x', 'queued')), /journal closed/)
+  })
+})
