@@ -110,6 +110,10 @@ const TICK_MS = 100
 const METRICS_MS = 1000
 /** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
 const SWEEP_MS = 1000
+/** Results of one worker acknowledged together, by one ack and one signed receipt (at most 1/4 lease interval) */
+export const RECEIPT_WINDOW_MS = 50
+/** A batch of this many results is acknowledged at the end of the turn (a bounded ack frame) */
+const RECEIPT_MAX_ENTRIES = 512
 /** reused: constructing a fatal UTF-8 decoder per view costs more than the decode */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 /**
@@ -164,8 +168,9 @@ export class Submitter {
   /** completing results of this turn awaiting their receipt, per worker */
   private pendingReceipts = new Map<string, ReceiptEntry[]>()
   private readonly ids = new TaskIdGenerator()
-  /** a receipts flush is queued for the end of this turn */
+  /** a receipts flush is queued for the end of this turn (a full batch) or for the window's end */
   private receiptFlush = false
+  private receiptTimer?: NodeJS.Timeout
 
   constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {
     this.signer = new ReceiptSigner(components.privateKey)
@@ -209,7 +214,7 @@ export class Submitter {
     this.stopped = true
     clearInterval(this.timer)
     // results already recorded still get their acks and receipts
-    if (this.receiptFlush) this.flushReceipts()
+    if (this.receiptFlush || this.receiptTimer != null) this.flushReceipts()
   }
 
   // ---- the programmatic API -------------------------------------------------------------
@@ -887,10 +892,12 @@ export class Submitter {
   }
 
   /**
-   * Acknowledges a completing result with its receipt at the end of this turn. A signature costs
-   * as much as the rest of a task's handling at the gateway, so the results of one worker that
-   * arrive together (a busy worker's results come in batches) share one signed receipt, and one
-   * ack frame: it names the last of them and carries the receipt, whose entries acknowledge all.
+   * Acknowledges a completing result with its receipt, within RECEIPT_WINDOW_MS. A signature costs
+   * as much as the rest of a task's handling at the gateway (and its check as much at the worker),
+   * and an ack frame is a socket write at each end, so the results of one worker within a window
+   * share one signed receipt and one ack frame: it names the last of them and carries the
+   * receipt, whose entries acknowledge all. The window is far below the lease interval after which
+   * a worker re-sends a result nobody acknowledged; a full batch leaves at the end of the turn.
    */
   private ackWithReceipt (worker: string, entry: ReceiptEntry): void {
     let entries = this.pendingReceipts.get(worker)
@@ -899,14 +906,23 @@ export class Submitter {
       this.pendingReceipts.set(worker, entries)
     }
     entries.push(entry)
-    if (!this.receiptFlush) {
-      this.receiptFlush = true
-      atTurnEnd(() => { if (this.receiptFlush) this.flushReceipts() })
+    if (entries.length >= RECEIPT_MAX_ENTRIES) {
+      if (!this.receiptFlush) {
+        this.receiptFlush = true
+        atTurnEnd(() => { if (this.receiptFlush) this.flushReceipts() })
+      }
+      return
+    }
+    if (this.receiptTimer == null) {
+      this.receiptTimer = setTimeout(() => { this.receiptTimer = undefined; this.flushReceipts() }, Math.min(RECEIPT_WINDOW_MS, this.init.leaseIntervalMs / 4))
+      this.receiptTimer.unref()
     }
   }
 
   private flushReceipts (): void {
     this.receiptFlush = false
+    clearTimeout(this.receiptTimer)
+    this.receiptTimer = undefined
     const pending = this.pendingReceipts
     this.pendingReceipts = new Map()
     for (const [worker, entries] of pending) {

@@ -19,7 +19,7 @@ import { Receipt, WIRE_VERSION, type StreamFrame, type TaskRequest } from '../..
 import { CapabilityTable } from '../../src/scheduler/capability-table.ts'
 import { Journal } from '../../src/scheduler/journal.ts'
 import { leaseTimeoutMs } from '../../src/scheduler/policy.ts'
-import { Submitter, type SubmitterInit } from '../../src/scheduler/submitter.ts'
+import { RECEIPT_WINDOW_MS, Submitter, type SubmitterInit } from '../../src/scheduler/submitter.ts'
 import { WorkerRuntime } from '../../src/scheduler/worker-runtime.ts'
 import { ReceiptSigner } from '../../src/scheduler/receipts.ts'
 import { waitFor } from '../utils/wait.ts'
@@ -44,6 +44,11 @@ const INIT: SubmitterInit = {
 /** Lets callbacks queued with setImmediate (the end of this turn) run. */
 async function nextTurn (): Promise<void> {
   await new Promise(resolve => setImmediate(resolve))
+}
+
+/** Acks and receipts of one worker's results go out together at the end of a window. */
+async function receiptWindow (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, RECEIPT_WINDOW_MS * 2))
 }
 
 async function peer (): Promise<{ key: PrivateKey, id: string }> {
@@ -176,7 +181,8 @@ describe('Submitter', () => {
     const done = h.submitter.get(t.id)
     assert.equal(done?.status, 'succeeded')
     assert.equal(done?.result, 'out')
-    await nextTurn() // acks and receipts go out at the end of the turn
+    assert.equal(h.frames('ack', w1.id).length, 0, 'not acknowledged at once')
+    await receiptWindow()
     const [ack] = h.frames('ack', w1.id)
     assert.ok(ack?.frame.kind === 'ack')
     const receipt = ack.frame.ack.receipt
@@ -190,7 +196,7 @@ describe('Submitter', () => {
     h.result(w1.id, t.id, 1)
     h.result(w1.id, t.id, 1)
     assert.equal(h.submitter.duplicates, 0)
-    await nextTurn()
+    await receiptWindow()
     const acks = h.frames('ack', w1.id)
     assert.equal(acks.length, 2)
     for (const a of acks) {
@@ -209,7 +215,7 @@ describe('Submitter', () => {
       h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
     }
     for (const t of tasks) h.result(w1.id, t.id, 1, true, 1000)
-    await nextTurn()
+    await receiptWindow()
     const acks = h.frames('ack', w1.id).map(a => a.frame.kind === 'ack' ? a.frame.ack : undefined)
     assert.equal(acks.length, 1, 'one ack frame')
     assert.equal(acks[0]?.id, tasks[2]?.id)
