@@ -12,13 +12,12 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfigFile, type Config } from './config/index.ts'
-import { runRepl } from './cli/repl.ts'
-import { toRemoteApi, type RemoteNodeApi } from './cli/remote-api.ts'
+import type { RemoteNodeApi } from './cli/remote-api.ts'
+import type { ReplOptions } from './cli/repl.ts'
 import { apiBaseUrl, createHttpNodeApi, probeApi } from './cli/http-client.ts'
-import { runOneShot } from './cli/oneshot.ts'
-import { keygen } from './cli/keygen.ts'
-import { startDevnet, waitForMesh } from './cli/devnet.ts'
 import { P2PNode, VERSION } from './node.ts'
+// The REPL, one-shot commands, keygen and the devnet are imported by the commands that use them:
+// a node run by a container (no terminal) never loads them.
 
 const ONE_SHOT = new Set(['peers', 'status', 'capabilities', 'task', 'tasks', 'task-status', 'cancel', 'ledger'])
 /** drain running tasks for at most this long on SIGTERM (Kubernetes grace period is longer) */
@@ -55,6 +54,7 @@ async function main (argv: string[]): Promise<number> {
   if (command === '--version' || command === '-v') { process.stdout.write(`${VERSION}\n`); return 0 }
   if (command === 'keygen') {
     const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, 'swarm-key': { type: 'boolean', default: false }, force: { type: 'boolean', default: false } } })
+    const { keygen } = await import('./cli/keygen.ts')
     return keygen({ out: values.out, swarmKey: values['swarm-key'] ?? false, force: values.force ?? false }, process.stdout)
   }
   if (command === 'check-config') {
@@ -68,11 +68,13 @@ async function main (argv: string[]): Promise<number> {
   if (command === 'repl') {
     const { values } = parseArgs({ args: rest, options: { api: { type: 'string' }, config: { type: 'string' }, token: { type: 'string' } } })
     const api = remoteFor(values.api, values.config, values.token)
+    const { runRepl } = await import('./cli/repl.ts')
     const { ok } = await runRepl(api, replOptions())
     return ok ? 0 : 1
   }
   if (command != null && ONE_SHOT.has(command)) {
     const { api, args } = extractTarget(rest)
+    const { runOneShot } = await import('./cli/oneshot.ts')
     return runOneShot([command, ...args], api, process.stdout, process.stderr)
   }
   if (command === 'run' || command === '--config' || command?.startsWith('--config=') === true) {
@@ -85,7 +87,7 @@ async function main (argv: string[]): Promise<number> {
   return 2
 }
 
-function replOptions (): Parameters<typeof runRepl>[1] {
+function replOptions (): ReplOptions {
   const interactive = process.stdin.isTTY
   return { input: process.stdin, output: process.stdout, interactive, historyFile: interactive ? join(homedir(), '.p2p_node_history') : undefined }
 }
@@ -119,6 +121,7 @@ async function run (file: string, attach: boolean): Promise<number> {
     const url = apiBaseUrl(config.api)
     if (await probeApi(url, 1000)) {
       const api = createHttpNodeApi(url, { token: config.api.token })
+      const { runRepl } = await import('./cli/repl.ts')
       const { ok } = await runRepl(api, replOptions())
       return ok ? 0 : 1
     }
@@ -148,6 +151,7 @@ async function runNode (config: Config): Promise<number> {
     // a terminal: the REPL runs on this node; quitting it stops the node
     const ac = new AbortController()
     void stopped.then(() => { ac.abort() })
+    const [{ runRepl }, { toRemoteApi }] = await Promise.all([import('./cli/repl.ts'), import('./cli/remote-api.ts')])
     await runRepl(toRemoteApi(node.api), { ...replOptions(), signal: ac.signal })
     await node.stop()
     return 0
@@ -160,6 +164,7 @@ async function devnet (args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { workers: { type: 'string', default: '3' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string', default: 'warn' } } })
   const workers = Number(values.workers)
   if (!Number.isInteger(workers) || workers < 1 || workers > 50) { process.stderr.write('--workers must be from 1 to 50\n'); return 2 }
+  const [{ startDevnet, waitForMesh }, { runRepl }, { toRemoteApi }] = await Promise.all([import('./cli/devnet.ts'), import('./cli/repl.ts'), import('./cli/remote-api.ts')])
   const net = await startDevnet({ workers, dataDir: values['data-dir'], logLevel: values['log-level'] as 'warn' })
   const ac = new AbortController()
   const onSignal = (): void => { ac.abort() }

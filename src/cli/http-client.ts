@@ -2,6 +2,7 @@
  * A {@link RemoteNodeApi} over a running node's HTTP API, so the REPL and one-shot commands attach
  * to that node instead of starting a second one.
  */
+import { connect } from 'node:net'
 import { TERMINAL_STATUSES } from '../node-api.ts'
 import { toSubmitBody } from '../api/wire.ts'
 import { RemoteApiError } from './remote-api.ts'
@@ -25,15 +26,36 @@ export function apiBaseUrl (api: { host: string, port: number }): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${api.port}`
 }
 
-/** true when a node's API answers /healthz at `baseUrl` within `timeoutMs` */
+/**
+ * true when a node's API answers /healthz at `baseUrl` within `timeoutMs`. A TCP connect comes
+ * first: `p2p-node --config FILE` probes before it starts a node, and when nothing listens (a
+ * container starting) the answer needs no HTTP client. Node's `fetch` (undici) costs a process
+ * ~13 MiB of resident memory for good once loaded, which a node that only probed would keep.
+ */
 export async function probeApi (baseUrl: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  const url = new URL('/healthz', baseUrl)
+  if (!await listening(url, timeoutMs)) return false
   try {
-    const res = await fetch(new URL('/healthz', baseUrl), { signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) })
     const body = await res.json() as { status?: unknown }
     return res.ok && body.status === 'ok'
   } catch {
     return false
   }
+}
+
+/** whether something accepts a TCP connection on the URL's host and port */
+async function listening (url: URL, timeoutMs: number): Promise<boolean> {
+  const port = Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  return new Promise(resolve => {
+    const socket = connect({ host, port, timeout: timeoutMs })
+    const done = (ok: boolean): void => { socket.destroy(); resolve(ok) }
+    socket.once('connect', () => { done(true) })
+    socket.once('timeout', () => { done(false) })
+    socket.once('error', () => { done(false) })
+  })
 }
 
 export function createHttpNodeApi (baseUrl: string, options: HttpNodeApiOptions = {}): RemoteNodeApi {

@@ -126,6 +126,25 @@ void describe('probeApi', () => {
     }
   })
 
+  void it('answers false without an HTTP request when nothing listens (no fetch, no undici, in a starting node)', async () => {
+    const realFetch = globalThis.fetch
+    let calls = 0
+    globalThis.fetch = async (...args: Parameters<typeof fetch>) => { calls++; return realFetch(...args) }
+    try {
+      assert.equal(await probeApi(`http://127.0.0.1:${await freePort()}`, 1000), false)
+      assert.equal(calls, 0)
+      const server = await startApiServer(new FakeNodeApi(), { host: '127.0.0.1', port: 0 })
+      try {
+        assert.equal(await probeApi(server.url, 1000), true)
+        assert.equal(calls, 1, 'a listening port is asked over HTTP')
+      } finally {
+        await server.close()
+      }
+    } finally {
+      globalThis.fetch = realFetch
+    }
+  })
+
   void it('gives up after its timeout', async () => {
     const silent = createServer(() => { /* never answers */ })
     await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
