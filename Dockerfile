@@ -6,16 +6,22 @@
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
-# ---- build: compile TypeScript (tsc -> dist/) ----
+# ---- build: type-check, then bundle src/ (esbuild -> dist/main.js + chunks) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# No install scripts: the only ones are dev tooling (the pinned `node` binary, esbuild) that the
-# build does not need; the base image already is Node 22.
+# No install scripts: the only ones are dev tooling (the pinned `node` binary, esbuild's binary
+# check) that the build does not need; esbuild's binary comes as an optional dependency, and the
+# base image already is Node 22.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+COPY bin ./bin
+# tsc checks the types (its one-file-per-module output is not shipped); the image runs the esbuild
+# bundle (bin/bundle.js), the same build the benchmark measures: ~40 MiB less resident memory per
+# node than loading ~800 modules one file each.
+RUN npm run build -- --noEmit \
+  && node bin/bundle.js --outdir dist
 
 # ---- runtime: production dependencies, dist/, bin/, configs ----
 FROM ${NODE_IMAGE} AS runtime
@@ -30,11 +36,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
   && npm cache clean --force
 COPY --from=build /src/dist ./dist
-COPY bin ./bin
+COPY bin/p2p-node.js ./bin/
 COPY config ./config
 COPY config/worker.yaml ./config.yaml
 # `p2p-node` on PATH for `kubectl exec ... p2p-node --config /app/config.yaml`; bin/p2p-node.js
-# runs dist/main.js because there is no src/ in the image.
+# runs dist/main.js (the bundle) because there is no src/ in the image.
 RUN chmod 0755 /app/bin/p2p-node.js \
   && ln -s /app/bin/p2p-node.js /usr/local/bin/p2p-node \
   && mkdir -p /data /keys \

@@ -1,8 +1,9 @@
 /**
  * What the benchmark's child processes run. By default the harness bundles, with esbuild, the
  * p2p node (`src/main.ts`, i.e. `p2p-node`), the propagation scenario's node process, the BullMQ
- * worker and the event-loop probe at the start of every run, and children run
- * that compiled JavaScript: what a deployment runs (the container image runs compiled `dist/`), not
+ * worker and the event-loop probe at the start of every run, with the options the container image's
+ * bundle is built with (`bin/bundle.js`), and children run that compiled JavaScript: what a
+ * deployment runs (the image runs `dist/main.js`, that bundle), not
  * tsx transforming every module of a checkout at start-up (most of the start-up time and ~40 MiB of
  * RSS). Both sides get the same treatment: the BullMQ worker is bundled and run the same way.
  * `--from-source` runs the TypeScript sources through tsx instead (`bin/p2p-node.js` in a checkout),
@@ -11,13 +12,14 @@
  * The bundle is rebuilt every run (a second or two), so it is never stale, into the run's own scratch
  * directory, so benchmarks running at the same time never replace each other's chunks. Dynamic
  * `import()`s stay separate chunks (esbuild splitting), so code a role never loads is never parsed.
- * (The devnet's config directory, resolved from `import.meta.url`, is wrong in the bundle; no bench
- * child runs the devnet.)
+ * (The devnet's config directory is found next to the bundle's directory, which the scratch
+ * directory is not; no bench child runs the devnet.)
  */
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { build } from 'esbuild'
+import { bundleOptions } from '../../bin/bundle.js'
 
 export type ScriptMode = 'bundle' | 'source'
 
@@ -72,7 +74,7 @@ export async function prepareScripts (mode: ScriptMode, dir: string): Promise<nu
   }
   const t0 = performance.now()
   await rm(dir, { recursive: true, force: true })
-  await build({
+  await build(bundleOptions({
     entryPoints: {
       'p2p-node': join(ROOT, 'src', 'main.ts'),
       'node-proc': join(ROOT, 'bench', 'node-proc.ts'),
@@ -80,17 +82,8 @@ export async function prepareScripts (mode: ScriptMode, dir: string): Promise<nu
       probe: join(ROOT, 'bench', 'lib', 'probe.ts')
     },
     outdir: dir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    // CommonJS dependencies (prom-client, ioredis, ...) call require(): give ESM chunks one
-    banner: { js: "import { createRequire as __p2pCreateRequire } from 'node:module'; const require = __p2pCreateRequire(import.meta.url);" },
-    sourcemap: false,
-    logLevel: 'error'
-  })
+    outExtension: '.mjs'
+  }))
   const file = (name: string): string => join(dir, `${name}.mjs`)
   current = {
     mode: 'bundle',

@@ -2,6 +2,7 @@
  * `p2p-node devnet`: a local network on 127.0.0.1 in one process (1 bootstrap, 1 relay, N workers),
  * built from config/local/*.yaml. Used by `npm start`, the tests and the benchmarks.
  */
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -11,7 +12,16 @@ import type { LogLevel } from '../config/types.ts'
 import { createLogger } from '../logger.ts'
 import { P2PNode } from '../node.ts'
 
-export const LOCAL_CONFIG_DIR = resolve(fileURLToPath(new URL('../../config/local', import.meta.url)))
+/**
+ * config/local of the checkout or the image: two levels up from src/cli/devnet.ts, one level up from
+ * the bundle in dist/ (bin/bundle.js, which the image runs).
+ */
+export const LOCAL_CONFIG_DIR = localConfigDir(import.meta.url)
+
+export function localConfigDir (moduleUrl: string): string {
+  const candidates = ['../../config/local', '../config/local'].map(rel => resolve(fileURLToPath(new URL(rel, moduleUrl))))
+  return candidates.find(dir => existsSync(join(dir, 'worker.yaml'))) ?? candidates[0]!
+}
 
 export interface DevnetInit {
   workers?: number

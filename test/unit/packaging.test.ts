@@ -2,14 +2,14 @@
  * The container image, checked without a Docker engine: the Dockerfile passes dockerfile-utils'
  * lint with every check an error, has the shape the deployment relies on (Node 22 slim, npm ci,
  * production dependencies only, non-root numeric user, tini, ports, default config), copies only
- * what .dockerignore lets into the context, and the image's file layout (dist/ and bin/, no src/,
- * no dev dependencies) actually runs: --version, keygen, check-config, and a node that serves
- * /healthz and exits 0 on SIGTERM.
+ * what .dockerignore lets into the context, and the image's file layout (the esbuild bundle in dist/
+ * and bin/p2p-node.js, no src/, no dev dependencies) actually runs: --version, keygen, check-config,
+ * the devnet, and a node that serves /healthz and exits 0 on SIGTERM.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { builtinModules } from 'node:module'
@@ -81,7 +81,7 @@ describe('Dockerfile', () => {
     assert.ok(messages.length >= 4, messages.join('\n'))
   })
 
-  it('builds on node:22-bookworm-slim in two stages: npm ci + npm run build, then production dependencies only', () => {
+  it('builds on node:22-bookworm-slim in two stages: npm ci + type-check + bundle, then production dependencies only', () => {
     const initialArgs = parsed.getInitialARGs().map(a => a.getArgumentsContent())
     assert.ok(initialArgs.includes('NODE_IMAGE=node:22-bookworm-slim'), JSON.stringify(initialArgs))
     const [build, runtime, ...more] = stages()
@@ -90,7 +90,8 @@ describe('Dockerfile', () => {
     assert.deepEqual(args(runtime![0]!), ['${NODE_IMAGE}', 'AS', 'runtime'])
     const runs = (stage: Instruction[]): string[] => stage.filter(i => i.getKeyword() === 'RUN').map(i => i.getArgumentsContent() ?? '')
     assert.ok(runs(build!).some(r => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')))
-    assert.ok(runs(build!).includes('npm run build'))
+    // tsc only checks; the image ships the bundle bin/bundle.js builds (what the benchmark runs)
+    assert.ok(runs(build!).some(r => /\bnpm run build -- --noEmit\b/.test(r) && /\bnode bin\/bundle\.js --outdir dist\b/.test(r)), runs(build!).join('\n'))
     assert.ok(runs(runtime!).some(r => /\bnpm ci --omit=dev\b/.test(r)))
     assert.ok(runs(runtime!).some(r => /apt-get install .*\btini\b/.test(r)))
     const copies = runtime!.filter(i => i.getKeyword() === 'COPY').map(i => [fromFlag(i) ?? '', ...args(i)])
@@ -144,11 +145,13 @@ function walk (dir: string): string[] {
 describe('the image layout: dist/ without src/ or dev dependencies', { timeout: 240_000 }, () => {
   let app = ''
   before(() => {
-    // what the Dockerfile's stages do, minus the network: tsc -> dist/, then bin/, config/, package.json
+    // what the Dockerfile's stages do, minus the network: the bundle -> dist/, then bin/p2p-node.js,
+    // config/, package.json (the type-check is npm test's)
     app = mkdtempSync(join(tmpdir(), 'p2p-image-'))
-    const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { encoding: 'utf8', timeout: 200_000 })
-    assert.equal(tsc.status, 0, `npm run build (tsc) failed:\n${tsc.stdout}${tsc.stderr}`)
-    cpSync(join(REPO, 'bin'), join(app, 'bin'), { recursive: true })
+    const bundle = spawnSync(process.execPath, [join(REPO, 'bin/bundle.js'), '--outdir', join(app, 'dist')], { encoding: 'utf8', timeout: 200_000 })
+    assert.equal(bundle.status, 0, `node bin/bundle.js failed:\n${bundle.stdout}${bundle.stderr}`)
+    mkdirSync(join(app, 'bin'))
+    cpSync(join(REPO, 'bin/p2p-node.js'), join(app, 'bin/p2p-node.js'))
     cpSync(join(REPO, 'config'), join(app, 'config'), { recursive: true })
     cpSync(join(REPO, 'config/worker.yaml'), join(app, 'config.yaml'))
     cpSync(join(REPO, 'package.json'), join(app, 'package.json'))
@@ -198,6 +201,15 @@ describe('the image layout: dist/ without src/ or dev dependencies', { timeout: 
       const check = run('check-config', join(app, file))
       assert.equal(check.status, 0, `${file}: ${check.out}`)
     }
+  })
+
+  it('dist/ is the bundle, and its devnet finds config/local next to it', () => {
+    assert.ok(!existsSync(join(app, 'dist/node.js')), 'one file per module would be tsc output')
+    const r = spawnSync(process.execPath, [join(app, 'bin/p2p-node.js'), 'devnet', '--workers', '1'], {
+      cwd: app, input: 'capabilities\n', encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, HOME: app }
+    })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /compute/)
   })
 
   it('a node from dist/ serves /healthz and /metrics and exits 0 on SIGTERM', async () => {
