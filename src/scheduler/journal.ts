@@ -12,11 +12,20 @@
  * was most of the journal's cost: every transaction rewrites the pages it touched. The price: a
  * node killed without warning can forget the last `lazyMs` of ended tasks and run them again after
  * its restart (at least once, never lost); a clean stop commits everything.
+ *
+ * The journal holds what the submitter holds: open tasks and the newest ended ones. A task the
+ * submitter forgets (`forget`) is deleted in the next transaction, so the file and the start-up
+ * queries stay bounded however many tasks a node has run. Open tasks have a partial index of their
+ * own: an ended task costs no index entry, and a restart finds the open ones without a scan.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { atTurnEnd } from '../network/turn.ts'
+
+/** Statuses of tasks that have not ended (the rest are terminal) */
+const OPEN_STATUSES = ['queued', 'running'] as const
+const OPEN_SQL = OPEN_STATUSES.map(v => `'${v}'`).join(', ')
 
 /** How long a change nobody waits for may stay uncommitted (see `note`). */
 export const DEFAULT_LAZY_MS = 20
@@ -40,6 +49,8 @@ export class Journal {
   private readonly db: DatabaseSync
   private readonly upsert: StatementSync
   private readonly upsertLedger: StatementSync
+  private readonly remove: StatementSync
+  private forgotten: string[] = []
   private dirty = new Map<string, JournalRecord>()
   private dirtyLedger = new Map<string, LedgerRow>()
   private turnFlush = false
@@ -55,10 +66,12 @@ export class Journal {
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated INTEGER NOT NULL, json TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+      DROP INDEX IF EXISTS tasks_status;
+      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(status) WHERE status IN (${OPEN_SQL});
       CREATE TABLE IF NOT EXISTS ledger (worker TEXT PRIMARY KEY, credits REAL NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, latency_sum_ms REAL NOT NULL);
     `)
     this.upsert = this.db.prepare('INSERT INTO tasks (id, status, updated, json) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated = excluded.updated, json = excluded.json')
+    this.remove = this.db.prepare('DELETE FROM tasks WHERE id = ?')
     this.upsertLedger = this.db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
   }
 
@@ -81,6 +94,13 @@ export class Journal {
     this.scheduleLazy()
   }
 
+  /** Deletes an ended task the submitter no longer keeps (with the next commit). */
+  forget (id: string): void {
+    if (this.closed) return
+    this.forgotten.push(id)
+    this.scheduleLazy()
+  }
+
   putLedger (row: LedgerRow): void {
     if (this.closed) return
     this.dirtyLedger.set(row.worker, row)
@@ -100,10 +120,12 @@ export class Journal {
     const records = this.dirty
     const ledger = this.dirtyLedger
     const waiters = this.waiters
+    const forgotten = this.forgotten
     this.dirty = new Map()
     this.dirtyLedger = new Map()
     this.waiters = []
-    if (records.size === 0 && ledger.size === 0) {
+    this.forgotten = []
+    if (records.size === 0 && ledger.size === 0 && forgotten.length === 0) {
       for (const w of waiters) w.resolve()
       return
     }
@@ -111,6 +133,7 @@ export class Journal {
     try {
       this.db.exec('BEGIN')
       for (const r of records.values()) this.upsert.run(r.id, r.status, now, r.json)
+      for (const id of forgotten) this.remove.run(id)
       for (const l of ledger.values()) this.upsertLedger.run(l.worker, l.credits, l.completed, l.failed, l.latencySumMs)
       this.db.exec('COMMIT')
       for (const w of waiters) w.resolve()
@@ -121,15 +144,21 @@ export class Journal {
   }
 
   /** Tasks that had not ended, to resume after a restart. */
-  loadUnfinished (terminal: readonly string[]): JournalRecord[] {
-    const placeholders = terminal.map(() => '?').join(',')
-    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status NOT IN (${placeholders})`).all(...terminal) as unknown as JournalRecord[]
+  loadUnfinished (): JournalRecord[] {
+    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status IN (${OPEN_SQL})`).all() as unknown as JournalRecord[]
   }
 
-  /** The most recently updated ended tasks, so `tasks` and `task-status` survive a restart. */
-  loadRecentFinished (terminal: readonly string[], limit: number): JournalRecord[] {
-    const placeholders = terminal.map(() => '?').join(',')
-    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status IN (${placeholders}) ORDER BY updated DESC LIMIT ?`).all(...terminal, limit) as unknown as JournalRecord[]
+  /**
+   * The `limit` most recently updated ended tasks, so `tasks` and `task-status` survive a restart;
+   * older ended ones are deleted (a journal written before `forget` existed, or a smaller limit).
+   */
+  loadRecentFinished (limit: number): JournalRecord[] {
+    const rows = this.db.prepare(`SELECT id, status, json, updated FROM tasks WHERE status NOT IN (${OPEN_SQL}) ORDER BY updated DESC, id DESC LIMIT ?`).all(limit) as unknown as Array<JournalRecord & { updated: number }>
+    const oldest = rows.at(-1)
+    if (rows.length >= limit && oldest != null) {
+      this.db.prepare(`DELETE FROM tasks WHERE status NOT IN (${OPEN_SQL}) AND (updated < ? OR (updated = ? AND id < ?))`).run(oldest.updated, oldest.updated, oldest.id)
+    }
+    return rows.map(({ id, status, json }) => ({ id, status, json }))
   }
 
   loadLedger (): LedgerRow[] {

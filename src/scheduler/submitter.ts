@@ -180,12 +180,12 @@ export class Submitter {
   start (): void {
     const { journal } = this.components
     for (const row of journal.loadLedger()) this.ledgerRows.set(row.worker, row)
-    for (const rec of journal.loadRecentFinished([...TERMINAL_STATUSES], this.init.keepFinished).reverse()) {
+    for (const rec of journal.loadRecentFinished(this.init.keepFinished).reverse()) {
       const t = this.revive(rec.json)
       if (t != null) { this.tasks.set(t.id, t); this.finishedOrder.push(t.id) }
     }
     const now = Date.now()
-    for (const rec of journal.loadUnfinished([...TERMINAL_STATUSES])) {
+    for (const rec of journal.loadUnfinished()) {
       const t = this.revive(rec.json)
       if (t == null) continue
       // after a restart: an active attempt keeps running on its worker; give its lease a fresh
@@ -807,12 +807,12 @@ export class Submitter {
     this.record(t)
     const view = this.view(t)
     for (const w of t.waiters.splice(0)) w(view)
-    // bounded memory: keep the newest ended tasks, drop payloads of the rest
+    // bounded memory and journal: keep the newest ended tasks, drop payloads of the rest
     this.finishedOrder.push(t.id)
     t.payload = new Uint8Array()
     while (this.finishedOrder.length > this.init.keepFinished) {
       const old = this.finishedOrder.shift()
-      if (old != null) this.tasks.delete(old)
+      if (old != null && this.tasks.delete(old)) this.components.journal.forget(old)
     }
   }
 

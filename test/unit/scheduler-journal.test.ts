@@ -5,7 +5,7 @@
  * node restarted after a crash would read it.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -74,5 +74,55 @@ describe('journal', () => {
     j.close()
     assert.deepEqual(committed(d), new Map([['kept', 'succeeded'], ['late', 'succeeded']]))
     await assert.rejects(j.put(rec('x', 'queued')), /journal closed/)
+  })
+
+  it('deletes forgotten tasks, keeps the newest ended ones on reload and finds open ones by their own index', async () => {
+    const d = join(dir, 'd')
+    // a journal of the older layout: an index over every status
+    const j = new Journal(d, 60_000)
+    for (let i = 0; i < 10; i++) await j.put(rec(`f${i}`, 'succeeded'))
+    await j.put(rec('q', 'queued'))
+    await j.put(rec('r', 'running'))
+    j.forget('f0')
+    j.forget('f1')
+    j.close()
+    assert.equal(committed(d).size, 10)
+    assert.equal(committed(d).has('f0'), false)
+    const again = new Journal(d, 60_000)
+    try {
+      assert.deepEqual(again.loadUnfinished().map(r => r.id).sort(), ['q', 'r'])
+      // the 3 newest ended tasks are loaded; the older ended ones are deleted, open ones stay
+      assert.deepEqual(again.loadRecentFinished(3).map(r => r.id), ['f9', 'f8', 'f7'])
+      assert.deepEqual([...committed(d).keys()].sort(), ['f7', 'f8', 'f9', 'q', 'r'])
+      const db = new DatabaseSync(join(d, 'journal.sqlite'), { readOnly: true })
+      try {
+        const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM tasks WHERE status IN ('queued', 'running')").all() as Array<{ detail: string }>
+        assert.ok(plan.some(p => p.detail.includes('tasks_open')), JSON.stringify(plan))
+      } finally {
+        db.close()
+      }
+    } finally {
+      again.close()
+    }
+  })
+
+  it('replaces the index of the older layout when it opens such a journal', async () => {
+    const d = join(dir, 'e')
+    await mkdir(d, { recursive: true })
+    const db = new DatabaseSync(join(d, 'journal.sqlite'))
+    db.exec(`CREATE TABLE tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated INTEGER NOT NULL, json TEXT NOT NULL);
+      CREATE INDEX tasks_status ON tasks(status);
+      INSERT INTO tasks VALUES ('a', 'queued', 1, '{}'), ('b', 'failed', 2, '{}');`)
+    db.close()
+    const j = new Journal(d, 60_000)
+    try {
+      assert.deepEqual(j.loadUnfinished().map(r => r.id), ['a'])
+      const check = new DatabaseSync(join(d, 'journal.sqlite'), { readOnly: true })
+      const names = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks'").all() as Array<{ name: string }>).map(r => r.name)
+      check.close()
+      assert.ok(names.includes('tasks_open') && !names.includes('tasks_status'), names.join(','))
+    } finally {
+      j.close()
+    }
   })
 })
