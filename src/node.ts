@@ -50,30 +50,49 @@ export interface NodeOptions {
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
 const STOP_TIMEOUT_MS = 5_000
 /**
- * How often a node whose load has not changed heartbeats: every heartbeat_interval when that is 5 s
- * or more (production: 30 s), else every 3 intervals but at most 5 s (the devnet's 1 s: every 3 s).
- * Changes are published at once (and soon after a slot frees), so this only bounds how long a
- * silent peer stays in the capability table (three keepalives).
+ * Gossip costs every node every message: each one is received (from up to D mesh peers), verified
+ * once and forwarded to D peers, so a network of N nodes each heartbeating every T costs every node
+ * N/T messages a second, and the whole network N²/T. Heartbeats and periodic advertisements are
+ * therefore spaced in proportion to the network size (the node's capability table), which keeps the
+ * whole network's heartbeat traffic about constant as it grows: at most 1000/KEEPALIVE_PER_NODE_MS
+ * keepalives and 1000/HEARTBEAT_SPACING_PER_NODE_MS heartbeats with news a second.
  */
-export function heartbeatKeepaliveMs (heartbeatIntervalMs: number): number {
-  return Math.max(heartbeatIntervalMs, Math.min(3 * heartbeatIntervalMs, 5_000))
+export const KEEPALIVE_PER_NODE_MS = 300
+export const HEARTBEAT_SPACING_PER_NODE_MS = 200
+const ADVERTISE_PER_NODE_MS = 400
+const MIN_HEARTBEAT_SPACING_MS = 250
+
+/**
+ * How often a node whose load has not changed heartbeats: every heartbeat_interval when that is 5 s
+ * or more (production: 30 s), else every 3 intervals but at most 5 s (the devnet's 1 s: every 3 s);
+ * in a network of more than a few nodes, at least KEEPALIVE_PER_NODE_MS per node (50 nodes: 15 s).
+ * Changes are published soon (heartbeatSpacingMs), so this only bounds how long a silent peer stays
+ * in the capability table (three keepalives).
+ */
+export function heartbeatKeepaliveMs (heartbeatIntervalMs: number, nodes = 0): number {
+  return Math.max(heartbeatIntervalMs, Math.min(3 * heartbeatIntervalMs, 5_000), nodes * KEEPALIVE_PER_NODE_MS)
+}
+
+/** A peer is expired from the capability table after three missed keepalives. */
+export function tableExpiryMs (heartbeatIntervalMs: number, nodes = 0): number {
+  return Math.max(3 * heartbeatKeepaliveMs(heartbeatIntervalMs, nodes) + 2000, 5000)
 }
 
 /**
- * Heartbeats with news (a slot freed or filled) go out soon, but no sooner than this per node in the
- * capability table after the previous one: every node receives, verifies and forwards every
- * heartbeat, so at 250 ms per worker a burst on N workers cost every node 4N messages a second
- * (16 workers: each worker spent most of its CPU forwarding heartbeats, and throughput fell to a
- * quarter of 4 workers'). With the spacing proportional to N the whole network sends about 20 a
- * second whatever its size. Submitters do not wait for them: a result frees its slot in the
- * submitter's own estimate at once.
+ * Heartbeats with news (a slot freed or filled) go out soon, but no sooner than this after the
+ * previous one: HEARTBEAT_SPACING_PER_NODE_MS per node in the capability table (at least 250 ms,
+ * at most a keepalive). At 250 ms per worker whatever the size, a burst on 16 workers cost every
+ * node 64 heartbeats a second, each received and forwarded about D times, and the workers' gossip
+ * took the CPU the gateway needed. Submitters do not wait for them: a result frees its slot in
+ * the submitter's own estimate at once, and other submitters fall back on broadcasts and claims.
  */
-export const HEARTBEAT_SPACING_PER_NODE_MS = 50
-const MIN_HEARTBEAT_SPACING_MS = 250
-
-/** The least time between two heartbeats of a node, in a network of `nodes` (its capability table). */
 export function heartbeatSpacingMs (nodes: number, heartbeatIntervalMs: number): number {
-  return Math.max(MIN_HEARTBEAT_SPACING_MS, Math.min(nodes * HEARTBEAT_SPACING_PER_NODE_MS, heartbeatKeepaliveMs(heartbeatIntervalMs)))
+  return Math.max(MIN_HEARTBEAT_SPACING_MS, Math.min(nodes * HEARTBEAT_SPACING_PER_NODE_MS, heartbeatKeepaliveMs(heartbeatIntervalMs, nodes)))
+}
+
+/** Periodic advertisements: every 10 heartbeat intervals (at least 5 s), and ADVERTISE_PER_NODE_MS per node. */
+export function advertiseIntervalMs (heartbeatIntervalMs: number, nodes = 0): number {
+  return Math.max(5_000, heartbeatIntervalMs * 10, nodes * ADVERTISE_PER_NODE_MS)
 }
 
 /**
@@ -121,6 +140,8 @@ export class P2PNode {
   private advertiseTimer?: NodeJS.Timeout
   private advertisedOnce = false
   private lastAdvertiseAt = 0
+  /** the last advertisement of any kind: the periodic one is due advertiseIntervalMs after it */
+  private lastPeriodicAdvertise = Date.now()
   private draining = false
   private stopping?: Promise<void>
   private readonly withApi: boolean
@@ -132,7 +153,7 @@ export class P2PNode {
     this.registry = options.registry ?? new LintSafeRegistry()
     this.libp2pMetrics = options.libp2pMetrics ?? false
     // a peer is expired after three missed heartbeats; an idle one heartbeats every keepalive
-    this.table = new CapabilityTable(Math.max(3 * heartbeatKeepaliveMs(config.node.heartbeatIntervalMs) + 2000, 5000))
+    this.table = new CapabilityTable(tableExpiryMs(config.node.heartbeatIntervalMs))
     this.withApi = options.api ?? config.api.enabled
     this.api = this.createApi()
   }
@@ -327,8 +348,10 @@ export class P2PNode {
     // not at the next periodic advertisement, or peers keep dialling a NATed worker in vain
     libp2p.addEventListener('self:peer:update', () => { this.scheduleAdvertise(ADVERTISE_SPACING_MS) })
     this.every(node.heartbeatIntervalMs, () => { void this.periodicHeartbeat() })
-    this.every(Math.max(5_000, node.heartbeatIntervalMs * 10), () => { void this.advertise() })
     this.every(1000, () => {
+      const nodes = this.table.size()
+      if (Date.now() - this.lastPeriodicAdvertise >= advertiseIntervalMs(node.heartbeatIntervalMs, nodes)) void this.advertise()
+      this.table.setExpiry(tableExpiryMs(node.heartbeatIntervalMs, nodes))
       for (const gone of this.table.expire()) logger.debug('peer expired from the capability table', { peer: gone })
     })
     await this.advertise()
@@ -468,6 +491,7 @@ export class P2PNode {
     this.table.advertise({ peerId: this.peerId, role: this.role, capabilities: msg.capabilities, labels: this.config.node.labels, taskTypes, slots, addrs: msg.addrs, seq: this.advSeq })
     this.selfHeartbeat()
     this.advertisedOnce = true
+    this.lastPeriodicAdvertise = Date.now()
     // one that reaches nobody (a joiner not yet connected) does not hold back the next
     if (this.libp2p.services.pubsub.getSubscribers(capabilitiesTopic(this.config.network.protocolVersion)).length > 0) this.lastAdvertiseAt = Date.now()
     await this.gossip.publishAdvertisement(msg)
@@ -497,7 +521,7 @@ export class P2PNode {
       return
     }
     // half an interval of slack so timer jitter does not push a keepalive to the next tick
-    if (Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb) - hb / 2) {
+    if (Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb, this.table.size()) - hb / 2) {
       this.selfHeartbeat()
       return
     }

@@ -61,7 +61,16 @@ async function measureSize (ctx: ScenarioContext, size: number): Promise<{ sampl
     // the mesh has settled when every node has every worker in its table
     const ids = members.map(m => m.peerId)
     const settled = await obs.until(() => [...obs.seen].every(([self, seen]) => ids.every(p => p === self || seen.has(p))), 60_000 + size * 3000)
-    if (!settled) ctx.log(`  ${size} nodes: the mesh did not settle; measuring anyway`)
+    if (!settled) {
+      ctx.log(`  ${size} nodes: the mesh did not settle; measuring anyway`)
+      // which nodes lack which workers, and whether they are still running
+      for (const [self, seen] of obs.seen) {
+        const lacking = ids.filter(p => p !== self && !seen.has(p)).length
+        if (lacking === 0) continue
+        const m = members.find(x => x.peerId === self)
+        ctx.log(`    ${m?.label ?? 'gateway'} knows ${ids.length - 1 - lacking + (m == null ? 1 : 0)} of the workers${m == null ? '' : m.child.running ? '' : ` (exited ${m.child.exitCode}): ${m.child.lastLines(5)}`}`)
+      }
+    }
     const samples: number[] = []
     const fromSpawn: number[] = []
     const toAll: number[] = []

@@ -106,13 +106,17 @@ export class Discovery {
   }
 
   /**
-   * A peer learned elsewhere (an advertisement): remember it as a candidate, and dial it while this
-   * node has fewer than targetPeers connections.
+   * A peer learned elsewhere (an advertisement): its addresses go into the peer store, it becomes a
+   * candidate, and it is dialled while this node has fewer than targetPeers connections.
    */
   async learn (peerId: string, addrs: string[]): Promise<void> {
     const { libp2p } = this.components
     if (peerId === libp2p.peerId.toString() || addrs.length === 0) return
-    if (parseAddrs(addrs).length === 0) return
+    const mas = parseAddrs(addrs)
+    if (mas.length === 0) return
+    // into the peer store whether dialled now or not: a submitter dials a worker by peer ID when it
+    // places a task there, and libp2p finds its addresses here
+    await libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: mas })
     const old = this.candidates.get(peerId)
     // new addresses (a relay reservation made again) are worth a try at once
     const sameAddrs = old != null && old.addrs.length === addrs.length && old.addrs.every((a, i) => a === addrs[i])

@@ -50,7 +50,10 @@ export class CapabilityTable {
    */
   private readonly dormant = new Map<string, TableEntry>()
 
-  constructor (private readonly expireAfterMs: number) {}
+  constructor (private expireAfterMs: number) {}
+
+  /** Entries silent for longer than this expire (the keepalive grows with the network: node.ts). */
+  setExpiry (ms: number): void { this.expireAfterMs = ms }
 
   /** Returns 'new' | 'changed' | 'same' | 'stale' (an older advertisement than the one we have). */
   advertise (a: AdvertisementInput, now = Date.now()): 'new' | 'changed' | 'same' | 'stale' {

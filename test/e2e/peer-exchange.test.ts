@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { heartbeatSpacingMs, type P2PNode } from '../../src/node.ts'
+import { advertiseIntervalMs, heartbeatKeepaliveMs, heartbeatSpacingMs, tableExpiryMs, type P2PNode } from '../../src/node.ts'
 import { heartbeatTopic } from '../../src/protocol/names.ts'
 import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
 
@@ -24,7 +24,9 @@ describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () =>
 
   it('8 workers with target_peers 3: no full mesh, every node knows every worker, and they hold together without the bootstrap', async () => {
     const boot = await net.start('bootstrap', 'px-boot')
-    const peers = { 'network.bootstrap_peers': [addrOf(boot)], 'network.target_peers': TARGET }
+    // relay transport off: with no relay to reserve on, its relay discovery dials every peer that
+    // enters the peer store (libp2p's peer:discovery), a full mesh whatever target_peers says
+    const peers = { 'network.bootstrap_peers': [addrOf(boot)], 'network.target_peers': TARGET, 'network.enable_relay': false }
     const workers: P2PNode[] = []
     // one after another, as a network grows: each later one hears of the earlier ones
     for (let i = 0; i < 8; i++) workers.push(await net.start('worker', `px-w${i}`, { ...peers, 'node.labels': { n: String(i) } }))
@@ -40,44 +42,61 @@ describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () =>
     // worker that knows only w0 still reaches every other worker's table
     await boot.stop()
     await until('every worker back at the target without the bootstrap', () => workers.every(w => (w.libp2p?.getPeers().length ?? 0) >= TARGET), 30_000)
-    const late = await net.start('worker', 'px-late', { 'network.bootstrap_peers': [addrOf(workers[0]!)], 'network.target_peers': TARGET })
+    const late = await net.start('worker', 'px-late', { 'network.bootstrap_peers': [addrOf(workers[0]!)], 'network.target_peers': TARGET, 'network.enable_relay': false })
     await until('every worker knows the late joiner', () => workers.every(w => w.table.get(late.peerId) != null), 30_000)
     // and a task from the late joiner runs on a worker it is not connected to (dialled on demand)
     const far = workers.find(w => !connected(late, w))
-    if (far != null) {
+    assert.ok(far != null, 'the late joiner is connected to every worker: target_peers not applied')
+    {
       const n = Object.entries(far.config.node.labels)[0]!
       const t = await late.api.submit({ type: 'compute', payload: 'far', selector: `${n[0]}=${n[1]}` })
-      const done = await late.api.wait(t.id)
+      const done = await late.api.wait(t.id, { signal: AbortSignal.timeout(30_000) })
       assert.equal(done.status, 'succeeded', done.error)
       assert.equal(done.worker, far.peerId)
     }
   })
 
-  it('a worker heartbeats no more often than heartbeatSpacingMs of its table size while its slots churn', async () => {
+  it('heartbeat and advertisement periods grow with the network, so its total gossip stays about constant', () => {
+    // small networks and production intervals: as before
+    assert.equal(heartbeatKeepaliveMs(1000), 3000)
+    assert.equal(heartbeatKeepaliveMs(1000, 5), 3000)
+    assert.equal(heartbeatKeepaliveMs(30_000, 50), 30_000)
+    assert.equal(tableExpiryMs(1000, 5), 11_000)
+    assert.equal(advertiseIntervalMs(1000, 5), 10_000)
     assert.equal(heartbeatSpacingMs(1, 1000), 250)
-    assert.equal(heartbeatSpacingMs(16, 1000), 800)
-    assert.equal(heartbeatSpacingMs(50, 1000), 2500)
-    assert.equal(heartbeatSpacingMs(500, 1000), 3000) // never above the keepalive
-    assert.equal(heartbeatSpacingMs(50, 30_000), 2500)
+    // 50 nodes at 1 s heartbeats: a keepalive every 15 s, news at most every 10 s, an advertisement every 20 s
+    assert.equal(heartbeatKeepaliveMs(1000, 50), 15_000)
+    assert.equal(tableExpiryMs(1000, 50), 47_000)
+    assert.equal(heartbeatSpacingMs(50, 1000), 10_000)
+    assert.equal(advertiseIntervalMs(1000, 50), 20_000)
+    assert.equal(heartbeatSpacingMs(500, 30_000), 100_000) // never above the keepalive (500 nodes: 150 s)
+    for (const n of [10, 25, 50, 100]) {
+      // heartbeats a second from the whole network: keepalives plus news, at most
+      const total = n / heartbeatKeepaliveMs(1000, n) * 1000 + n / heartbeatSpacingMs(n, 1000) * 1000
+      assert.ok(total <= 9, `${n} nodes: ${total} heartbeats a second`)
+    }
+  })
+
+  it('a worker heartbeats no more often than heartbeatSpacingMs of its table size while its slots churn', async () => {
 
     const boot = await net.start('bootstrap', 'hb-boot')
     const w = await net.start('worker', 'hb-w', { 'network.bootstrap_peers': [addrOf(boot)], 'tasks.slots': 4 })
     await until('the bootstrap knows the worker', () => boot.table.get(w.peerId) != null, 30_000)
-    // 40 more nodes in the worker's table (advertisements it would have received in a bigger network)
-    for (let i = 0; i < 39; i++) {
+    // 15 more nodes in the worker's table (advertisements it would have received in a bigger network)
+    for (let i = 0; i < 15; i++) {
       w.table.advertise({ peerId: `fake-${i}`, role: 'worker', capabilities: [], labels: {}, taskTypes: [], slots: 0, addrs: [], seq: BigInt(Date.now()) * 1000n })
     }
     const size = w.table.size()
-    assert.ok(size >= 40)
+    assert.ok(size >= 16)
     const spacing = heartbeatSpacingMs(size, w.config.node.heartbeatIntervalMs)
-    assert.ok(spacing >= 2000)
+    assert.ok(spacing >= 3000)
     const seen: number[] = []
     boot.libp2p!.services.pubsub.addEventListener('message', (evt) => {
       if (evt.detail.topic === heartbeatTopic(boot.config.network.protocolVersion)) seen.push(Date.now())
     })
-    // slots fill and free all the time for 6 s: short tasks, submitted one after another
+    // slots fill and free all the time for 8 s: short tasks, submitted one after another
     const t0 = Date.now()
-    while (Date.now() - t0 < 6000) {
+    while (Date.now() - t0 < 8000) {
       const t = await boot.api.submit({ type: 'sleep', payload: '50' })
       await boot.api.wait(t.id)
     }

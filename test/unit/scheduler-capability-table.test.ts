@@ -127,4 +127,17 @@ describe('CapabilityTable', () => {
     assert.equal(table.remove('w'), false)
     assert.deepEqual(table.workers(), [])
   })
+
+  it('setExpiry changes how long a silent peer stays, and size() counts live entries', () => {
+    const table = new CapabilityTable(5000)
+    table.advertise(ad('a', 1n), T0)
+    table.advertise(ad('b', 1n), T0)
+    assert.equal(table.size(), 2)
+    table.setExpiry(20_000)
+    assert.deepEqual(table.expire(T0 + 10_000), [])
+    assert.equal(table.size(), 2)
+    table.setExpiry(5000)
+    assert.deepEqual(table.expire(T0 + 10_000).sort(), ['a', 'b'])
+    assert.equal(table.size(), 0)
+  })
 })
