@@ -17,8 +17,13 @@
  * submitter forgets (`forget`) is deleted in the next transaction, so the file and the start-up
  * queries stay bounded however many tasks a node has run. Open tasks have a partial index of their
  * own: an ended task costs no index entry, and a restart finds the open ones without a scan.
+ *
+ * The file is opened on the first write, or at start when it exists: a node that never submits (a
+ * worker) never creates it, and its SQLite connection, page cache and statements (1.5-2 MiB of an
+ * idle worker's resident memory) are never set up. Loading from a journal that does not exist
+ * finds nothing, as loading from an empty one would.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { atTurnEnd } from '../network/turn.ts'
@@ -45,11 +50,16 @@ export interface LedgerRow {
   latencySumMs: number
 }
 
+interface Store {
+  db: DatabaseSync
+  upsert: StatementSync
+  upsertLedger: StatementSync
+  remove: StatementSync
+}
+
 export class Journal {
-  private readonly db: DatabaseSync
-  private readonly upsert: StatementSync
-  private readonly upsertLedger: StatementSync
-  private readonly remove: StatementSync
+  private readonly file: string
+  private store?: Store
   private forgotten: string[] = []
   private dirty = new Map<string, JournalRecord>()
   private dirtyLedger = new Map<string, LedgerRow>()
@@ -61,18 +71,40 @@ export class Journal {
   /** `lazyMs`: how long a `note` may wait for its commit */
   constructor (dataDir: string, private readonly lazyMs = DEFAULT_LAZY_MS) {
     mkdirSync(dataDir, { recursive: true })
-    this.db = new DatabaseSync(join(dataDir, 'journal.sqlite'))
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated INTEGER NOT NULL, json TEXT NOT NULL);
-      DROP INDEX IF EXISTS tasks_status;
-      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(status) WHERE status IN (${OPEN_SQL});
-      CREATE TABLE IF NOT EXISTS ledger (worker TEXT PRIMARY KEY, credits REAL NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, latency_sum_ms REAL NOT NULL);
-    `)
-    this.upsert = this.db.prepare('INSERT INTO tasks (id, status, updated, json) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated = excluded.updated, json = excluded.json')
-    this.remove = this.db.prepare('DELETE FROM tasks WHERE id = ?')
-    this.upsertLedger = this.db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
+    this.file = join(dataDir, 'journal.sqlite')
+  }
+
+  /** whether the journal file is open (it is opened on the first write, or at load when it exists) */
+  get isOpen (): boolean { return this.store != null }
+
+  private open (): Store {
+    if (this.store != null) return this.store
+    const db = new DatabaseSync(this.file)
+    try {
+      db.exec(`
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, updated INTEGER NOT NULL, json TEXT NOT NULL);
+        DROP INDEX IF EXISTS tasks_status;
+        CREATE INDEX IF NOT EXISTS tasks_open ON tasks(status) WHERE status IN (${OPEN_SQL});
+        CREATE TABLE IF NOT EXISTS ledger (worker TEXT PRIMARY KEY, credits REAL NOT NULL, completed INTEGER NOT NULL, failed INTEGER NOT NULL, latency_sum_ms REAL NOT NULL);
+      `)
+      this.store = {
+        db,
+        upsert: db.prepare('INSERT INTO tasks (id, status, updated, json) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated = excluded.updated, json = excluded.json'),
+        remove: db.prepare('DELETE FROM tasks WHERE id = ?'),
+        upsertLedger: db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
+      }
+      return this.store
+    } catch (err) {
+      db.close()
+      throw err
+    }
+  }
+
+  /** The open journal, or undefined when there is no file yet (nothing to load). */
+  private existing (): Store | undefined {
+    return this.store ?? (existsSync(this.file) ? this.open() : undefined)
   }
 
   /** Queues a write somebody waits for: committed at the end of this turn; resolves then. */
@@ -131,21 +163,24 @@ export class Journal {
     }
     const now = Date.now()
     try {
-      this.db.exec('BEGIN')
-      for (const r of records.values()) this.upsert.run(r.id, r.status, now, r.json)
-      for (const id of forgotten) this.remove.run(id)
-      for (const l of ledger.values()) this.upsertLedger.run(l.worker, l.credits, l.completed, l.failed, l.latencySumMs)
-      this.db.exec('COMMIT')
+      const { db, upsert, remove, upsertLedger } = this.open()
+      db.exec('BEGIN')
+      for (const r of records.values()) upsert.run(r.id, r.status, now, r.json)
+      for (const id of forgotten) remove.run(id)
+      for (const l of ledger.values()) upsertLedger.run(l.worker, l.credits, l.completed, l.failed, l.latencySumMs)
+      db.exec('COMMIT')
       for (const w of waiters) w.resolve()
     } catch (err) {
-      try { this.db.exec('ROLLBACK') } catch { /* not in a transaction */ }
+      try { this.store?.db.exec('ROLLBACK') } catch { /* not in a transaction */ }
       for (const w of waiters) w.reject(err as Error)
     }
   }
 
   /** Tasks that had not ended, to resume after a restart. */
   loadUnfinished (): JournalRecord[] {
-    return this.db.prepare(`SELECT id, status, json FROM tasks WHERE status IN (${OPEN_SQL})`).all() as unknown as JournalRecord[]
+    const db = this.existing()?.db
+    if (db == null) return []
+    return db.prepare(`SELECT id, status, json FROM tasks WHERE status IN (${OPEN_SQL})`).all() as unknown as JournalRecord[]
   }
 
   /**
@@ -153,22 +188,26 @@ export class Journal {
    * older ended ones are deleted (a journal written before `forget` existed, or a smaller limit).
    */
   loadRecentFinished (limit: number): JournalRecord[] {
-    const rows = this.db.prepare(`SELECT id, status, json, updated FROM tasks WHERE status NOT IN (${OPEN_SQL}) ORDER BY updated DESC, id DESC LIMIT ?`).all(limit) as unknown as Array<JournalRecord & { updated: number }>
+    const db = this.existing()?.db
+    if (db == null) return []
+    const rows = db.prepare(`SELECT id, status, json, updated FROM tasks WHERE status NOT IN (${OPEN_SQL}) ORDER BY updated DESC, id DESC LIMIT ?`).all(limit) as unknown as Array<JournalRecord & { updated: number }>
     const oldest = rows.at(-1)
     if (rows.length >= limit && oldest != null) {
-      this.db.prepare(`DELETE FROM tasks WHERE status NOT IN (${OPEN_SQL}) AND (updated < ? OR (updated = ? AND id < ?))`).run(oldest.updated, oldest.updated, oldest.id)
+      db.prepare(`DELETE FROM tasks WHERE status NOT IN (${OPEN_SQL}) AND (updated < ? OR (updated = ? AND id < ?))`).run(oldest.updated, oldest.updated, oldest.id)
     }
     return rows.map(({ id, status, json }) => ({ id, status, json }))
   }
 
   loadLedger (): LedgerRow[] {
-    return (this.db.prepare('SELECT worker, credits, completed, failed, latency_sum_ms AS latencySumMs FROM ledger').all() as unknown as LedgerRow[])
+    const db = this.existing()?.db
+    if (db == null) return []
+    return (db.prepare('SELECT worker, credits, completed, failed, latency_sum_ms AS latencySumMs FROM ledger').all() as unknown as LedgerRow[])
   }
 
   close (): void {
     if (this.closed) return
     this.flush()
     this.closed = true
-    this.db.close()
+    this.store?.db.close()
   }
 }

@@ -5,6 +5,7 @@
  * node restarted after a crash would read it.
  */
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,8 @@ import { Journal } from '../../src/scheduler/journal.ts'
 let dir: string
 
 function committed (d: string): Map<string, string> {
+  // the journal creates its file with its first commit
+  if (!existsSync(join(d, 'journal.sqlite'))) return new Map()
   const db = new DatabaseSync(join(d, 'journal.sqlite'), { readOnly: true })
   try {
     const rows = db.prepare('SELECT id, status FROM tasks').all() as Array<{ id: string, status: string }>
@@ -104,6 +107,33 @@ describe('journal', () => {
     } finally {
       again.close()
     }
+  })
+
+  it('opens no file until the first write: a node that never submits has no SQLite connection', async () => {
+    const d = join(dir, 'lazy')
+    const file = join(d, 'journal.sqlite')
+    const j = new Journal(d, 60_000)
+    assert.deepEqual(j.loadLedger(), [])
+    assert.deepEqual(j.loadRecentFinished(10), [])
+    assert.deepEqual(j.loadUnfinished(), [])
+    assert.equal(j.isOpen, false)
+    assert.equal(existsSync(file), false, 'loading from no journal creates none')
+    await j.put(rec('first', 'queued'))
+    assert.equal(j.isOpen, true)
+    assert.deepEqual(committed(d), new Map([['first', 'queued']]))
+    j.close()
+    // a restart opens the existing file at once and finds the task
+    const again = new Journal(d, 60_000)
+    try {
+      assert.deepEqual(again.loadUnfinished().map(r => r.id), ['first'])
+      assert.equal(again.isOpen, true)
+    } finally {
+      again.close()
+    }
+    // closing a journal that never opened writes nothing
+    const idle = new Journal(join(dir, 'idle'), 60_000)
+    idle.close()
+    assert.equal(existsSync(join(dir, 'idle', 'journal.sqlite')), false)
   })
 
   it('replaces the index of the older layout when it opens such a journal', async () => {
