@@ -5,6 +5,11 @@
  * a selector only it matches; a bootstrap process timed to its "node started" line; then, after an
  * idle period, RSS (/proc/<pid>/status VmRSS) and CPU of each role. With --baseline bullmq the same
  * for one idle BullMQ worker (spawn to ready, RSS).
+ *
+ * The idle RSS figures are read 10-15 s after a worker started, which can be just before V8's
+ * memory reducer first compacts the heap after start-up (about 16 s after start in a `--trace-gc`
+ * of a p2p worker, when the young generation grown during start-up is given back). The notes also
+ * hold each process's RSS at least SETTLED_MS after its start (`...RssSettled`), on both sides.
  */
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -14,6 +19,14 @@ import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.
 import { quantile } from '../lib/stats.ts'
 
 const median = (xs: number[]): number => quantile(xs, 0.5)
+
+/** the settled RSS sample is taken this long after the last process started (notes only) */
+const SETTLED_MS = 30_000
+
+async function settle (lastSpawnedAt: number): Promise<void> {
+  const wait = lastSpawnedAt + SETTLED_MS - performance.now()
+  if (wait > 0) await sleep(wait)
+}
 
 async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { opts } = ctx
@@ -52,6 +65,10 @@ async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
     const idleWall = performance.now() - t0
     const workerRss = workers.map(w => w.child.rssKiB() / 1024)
     const workerIdleCpu = workers.map((w, i) => 100 * (w.child.cpuMs() - (cpu0[i] ?? Number.NaN)) / idleWall)
+    const bootstrapRss = boot.child.rssKiB() / 1024
+    if (opts.counts.idleMs >= 5000) await settle(boot.child.spawnedAt)
+    const workerRssSettled = opts.counts.idleMs >= 5000 ? workers.map(w => w.child.rssKiB() / 1024) : []
+    const bootstrapRssSettled = opts.counts.idleMs >= 5000 ? boot.child.rssKiB() / 1024 : Number.NaN
     return {
       figures: {
         started: median(started),
@@ -62,13 +79,13 @@ async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
         first_task: median(firstTask),
         bootstrap_started: bootStarted,
         worker_rss: median(workerRss),
-        bootstrap_rss: boot.child.rssKiB() / 1024,
+        bootstrap_rss: bootstrapRss,
         worker_idle_cpu: median(workerIdleCpu),
         bootstrap_idle_cpu: 100 * (boot.child.cpuMs() - bootCpu0) / idleWall,
         lost: firstTask.filter(v => Number.isNaN(v)).length,
         twice: net.completedTwice()
       },
-      notes: { started, connected, schedulable, firstTask, workerRss, workerIdleCpu }
+      notes: { started, connected, schedulable, firstTask, workerRss, workerIdleCpu, workerRssSettled, bootstrapRssSettled }
     }
   } finally {
     await net.stop()
@@ -89,15 +106,19 @@ async function bullmqStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
     await sleep(Math.min(5000, ctx.opts.counts.idleMs))
     const idleWall = performance.now() - t0
     const rss = sys.workers.map(w => w.rssKiB() / 1024)
+    const idleCpu = sys.workers.map((w, i) => 100 * (w.cpuMs() - (cpu0[i] ?? Number.NaN)) / idleWall)
+    const last = sys.workers.at(-1)
+    if (ctx.opts.counts.idleMs >= 5000 && last != null) await settle(last.spawnedAt)
+    const rssSettled = ctx.opts.counts.idleMs >= 5000 ? sys.workers.map(w => w.rssKiB() / 1024) : []
     return {
       figures: {
         started: median(started),
         schedulable: median(started),
         worker_rss: median(rss),
-        worker_idle_cpu: median(sys.workers.map((w, i) => 100 * (w.cpuMs() - (cpu0[i] ?? Number.NaN)) / idleWall)),
+        worker_idle_cpu: median(idleCpu),
         redis_rss: sys.redis.child.rssKiB() / 1024
       },
-      notes: { started, rss }
+      notes: { started, rss, rssSettled }
     }
   } finally {
     await sys.stop()
