@@ -259,10 +259,18 @@ export class Submitter {
       waiters: []
     }
     this.tasks.set(t.id, t)
-    await this.persist(t)
-    this.components.metrics?.tasksSubmitted.inc({ type })
+    // placed at once: the offer leaves in the same turn as the journal commit (right after it),
+    // not a turn later, which under load is a turn behind whatever I/O arrived meanwhile
     this.queue.add(t.id)
     this.kick()
+    try {
+      await this.persist(t)
+    } catch (err) {
+      // not durable, so not accepted: stop whatever attempt already started and end the task
+      this.cancel(t.id).catch(() => {})
+      throw new TaskError('unavailable', `cannot journal the task: ${(err as Error).message}`)
+    }
+    this.components.metrics?.tasksSubmitted.inc({ type })
     return this.view(t)
   }
 

@@ -169,6 +169,20 @@ describe('Submitter', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('ends a task (cancelling its offer) when the journal cannot take it, instead of leaving it queued', async () => {
+    h.worker(w1.id)
+    h.submitter.start()
+    const ok = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    assert.equal(h.frames('offer', w1.id).filter(f => f.frame.kind === 'offer' && f.frame.offer.task?.id === ok.id).length, 1)
+    h.journal.close()
+    await assert.rejects(h.submitter.submit({ type: 'compute', payload: 'y' }), (err: Error & { code?: string }) => err.code === 'unavailable' && /cannot journal/.test(err.message))
+    const lost = h.submitter.list({ limit: 10 }).find(t => t.id !== ok.id)
+    assert.equal(lost?.status, 'cancelled', 'not left queued forever')
+    const offered = h.frames('offer', w1.id).some(f => f.frame.kind === 'offer' && f.frame.offer.task?.id === lost?.id)
+    if (offered) assert.ok(h.frames('cancel', w1.id).some(f => f.frame.kind === 'cancel' && f.frame.cancel.id === lost?.id), 'its offer is cancelled')
+    h.journal = new Journal(join(dir, 'reopened'))
+  })
+
   it('offers, runs and completes a task, acknowledging with a signed receipt', async () => {
     h.worker(w1.id)
     h.submitter.start()
