@@ -538,6 +538,8 @@ export class Submitter {
    */
   private place (sweep = false): void {
     if (this.stopped) return
+    // every slot that frees or fills kicks a pass, also on a node that has nothing queued (a worker)
+    if (this.queue.size === 0) return
     this.placing = true
     try {
       do {
