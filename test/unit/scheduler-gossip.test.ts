@@ -12,7 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { silentLogger } from '../../src/logger.ts'
 import { CapabilityAdvertisement, HeartBeat, TaskRequest, TaskResponse, WIRE_VERSION, type RejectReason } from '../../src/protocol/codec.ts'
 import { capabilitiesTopic, heartbeatTopic, resultsTopic, tasksTopic, type TopicKind } from '../../src/protocol/names.ts'
-import { Gossip } from '../../src/scheduler/gossip.ts'
+import { Gossip, peerIdFromBytes } from '../../src/scheduler/gossip.ts'
 
 const PV = 'test-net'
 type Validator = (peer: PeerId, message: Message) => TopicValidatorResult
@@ -163,3 +163,20 @@ describe('gossip validators', async () => {
     assert.equal(subscribed.size, 0)
   })
 })
+
+describe('peer ids from bytes', () => {
+  it('gives each peer its own id, the same on every call, and still rejects bytes that are no peer id', async () => {
+    const a = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const b = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const aBytes = a.toMultihash().bytes
+    // a copy inside a larger buffer (as decoded from a frame) maps to the same id
+    const framed = new Uint8Array(aBytes.byteLength + 8)
+    framed.set(aBytes, 4)
+    assert.equal(peerIdFromBytes(aBytes), a.toString())
+    assert.equal(peerIdFromBytes(framed.subarray(4, 4 + aBytes.byteLength)), a.toString())
+    assert.equal(peerIdFromBytes(b.toMultihash().bytes), b.toString())
+    assert.throws(() => peerIdFromBytes(Uint8Array.of(1, 2, 3)))
+    assert.throws(() => peerIdFromBytes(Uint8Array.of(1, 2, 3)), 'not remembered as valid')
+  })
+})
+
