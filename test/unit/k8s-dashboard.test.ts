@@ -92,8 +92,8 @@ describe('Grafana dashboard', () => {
       if (labelValues != null && !exported(labelValues[1]!)) unknown.push(`variable ${variable.name}: ${labelValues[1]}`)
     }
     assert.deepEqual(unknown, [], 'queries for metrics p2p-node does not export')
-    // the dashboard covers the network, task and gossip metrics, not a corner of them
-    for (const name of ['p2p_peers_connected', 'p2p_tasks_finished_total', 'p2p_task_latency_seconds', 'p2p_tasks_queued', 'p2p_gossip_messages_total', 'p2p_ping_rtt_seconds', 'p2p_node_info']) {
+    // the dashboard covers the network, task, gossip and defence metrics, not a corner of them
+    for (const name of ['p2p_peers_connected', 'p2p_tasks_finished_total', 'p2p_task_latency_seconds', 'p2p_tasks_queued', 'p2p_gossip_messages_total', 'p2p_ping_rtt_seconds', 'p2p_node_info', 'p2p_rate_limited_total', 'p2p_peers_banned_total', 'p2p_connections_refused_total']) {
       assert.ok(used.has(name) || dashboardJson.templating.list.some(v => JSON.stringify(v.query).includes(name)), `no panel shows ${name}`)
     }
   })
