@@ -3,7 +3,6 @@
  * that lacks it, before any libp2p protocol runs.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { generateKey } from '@libp2p/pnet'
 
 export class SwarmKeyError extends Error {
   readonly code = 'ERR_SWARM_KEY'
@@ -29,12 +28,15 @@ export async function readSwarmKey (file: string): Promise<Uint8Array> {
   return new TextEncoder().encode(lines.join('\n'))
 }
 
-export function newSwarmKey (): Uint8Array {
+export async function newSwarmKey (): Promise<Uint8Array> {
+  // loaded only here: @libp2p/pnet sets up its cipher's WebAssembly when imported, which every
+  // node paid at start-up for a key only `keygen` writes (the transport loads it when a key is set)
+  const { generateKey } = await import('@libp2p/pnet')
   const key = new Uint8Array(95)
   generateKey(key)
   return key
 }
 
 export async function writeSwarmKey (file: string): Promise<void> {
-  await writeFile(file, newSwarmKey(), { mode: 0o600 })
+  await writeFile(file, await newSwarmKey(), { mode: 0o600 })
 }

@@ -20,12 +20,17 @@
  *      connections through it, which is why it is the last step).
  * After the last step it starts over with the wait doubled, up to MAX_BACKOFF_MS.
  */
-import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../logger.ts'
 import type { P2PLibp2p } from './libp2p.ts'
+
+/**
+ * The circuit relay v2 hop protocol (the value @libp2p/circuit-relay-v2 exports): spelled out so
+ * that a node with the relay transport off never loads that package at start-up.
+ */
+export const RELAY_V2_HOP_CODEC = '/libp2p/circuit/relay/0.2.0/hop'
 
 export type RelayRepair = 'redial' | 'reidentify' | 'reconnect'
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { RELAY_V2_HOP_CODEC as RELAY_HOP } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { tcp } from '@libp2p/tcp'
 import { PROTOCOL, tls } from '@libp2p/tls'
@@ -13,14 +14,16 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { LOCAL_CONFIG_DIR } from '../../src/cli/devnet.ts'
 import { loadConfigFile } from '../../src/config/index.ts'
 import { TLS_PROTOCOL, createP2PLibp2p, type P2PLibp2p } from '../../src/network/libp2p.ts'
+import { RELAY_V2_HOP_CODEC } from '../../src/network/relay-watchdog.ts'
 import { waitFor } from '../utils/wait.ts'
 
 describe('libp2p composition', () => {
   const stops: Array<() => Promise<void>> = []
   after(async () => { for (const s of stops.reverse()) await s() })
 
-  it('names the TLS protocol as @libp2p/tls does', () => {
+  it('names the TLS protocol as @libp2p/tls does, and the relay hop protocol as @libp2p/circuit-relay-v2 does', () => {
     assert.equal(TLS_PROTOCOL, PROTOCOL)
+    assert.equal(RELAY_V2_HOP_CODEC, RELAY_HOP)
   })
 
   it('accepts a peer that speaks only TLS (loaded on first use)', async () => {
