@@ -11,7 +11,8 @@ Builds the p2p-node container image from the Dockerfile (multi-stage, node:22-bo
 Options:
   --tag IMAGE:TAG   image reference to build (default: p2p-network:latest, or $IMAGE)
   --push            push the image after building it (docker push)
-  --local           no image: only `npm run build` (tsc -> dist/), e.g. to run dist/ directly
+  --local           no image: type-check and bundle to dist/ as the image does (npm run build --
+                    --noEmit, npm run bundle), e.g. to run dist/ directly
   --sync-config     copy config/{bootstrap,relay,worker}.yaml into k8s/<role>/config.yaml
                     (the ConfigMaps' sources; kustomize cannot read files outside k8s/)
   -h, --help        show this help
@@ -61,7 +62,8 @@ done
 if [[ $local_only -eq 1 ]]; then
   [[ $push -eq 0 ]] || die "--push needs an image; drop --local"
   [[ -d node_modules ]] || die "node_modules is missing: run npm ci first"
-  npm run build
+  npm run build -- --noEmit
+  npm run bundle
   echo "built dist/; run it with: node bin/p2p-node.js --config config/worker.yaml"
   exit 0
 fi
