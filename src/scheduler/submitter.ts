@@ -106,6 +106,8 @@ interface Task {
 }
 
 const TICK_MS = 100
+/** The tick while nothing is queued or in flight (a worker that never submits, an idle gateway) */
+const IDLE_TICK_MS = 1000
 /** how often the queued-tasks gauge is recomputed */
 const METRICS_MS = 1000
 /** how often the whole queue is swept for broadcasts and tasks no worker can ever take */
@@ -146,6 +148,7 @@ export class Submitter {
   private readonly finishedOrder: string[] = []
   private readonly queuedCaps = new Set<string>()
   private timer?: NodeJS.Timeout
+  private tickMs = 0
   /** tasks with an offer or an active attempt (removed lazily by the tick once they have neither) */
   private readonly attempts = new Set<Task>()
   private lastMetrics = 0
@@ -205,14 +208,13 @@ export class Submitter {
       }
       this.tasks.set(t.id, t)
     }
-    this.timer = setInterval(() => { this.tick() }, TICK_MS)
-    this.timer.unref()
+    this.scheduleTick()
     this.kick()
   }
 
   stop (): void {
     this.stopped = true
-    clearInterval(this.timer)
+    clearTimeout(this.timer)
     // results already recorded still get their acks and receipts
     if (this.receiptFlush || this.receiptTimer != null) this.flushReceipts()
   }
@@ -262,6 +264,7 @@ export class Submitter {
     // placed at once: the offer leaves in the same turn as the journal commit (right after it),
     // not a turn later, which under load is a turn behind whatever I/O arrived meanwhile
     this.queue.add(t.id)
+    this.busyTick()
     this.kick()
     try {
       await this.persist(t)
@@ -617,6 +620,7 @@ export class Submitter {
     const attempt = t.attempt + 1
     t.offer = { worker, attempt, sentAt: Date.now() }
     this.attempts.add(t)
+    this.busyTick()
     this.addInflight(worker, 1)
     const task: TaskRequest = this.request(t, attempt, true)
     this.components.send(worker, { kind: 'offer', offer: { task } }).then(() => {
@@ -677,6 +681,27 @@ export class Submitter {
   }
 
   // ---- timers: offers, leases, timeouts -------------------------------------------------
+
+  /**
+   * The next tick: every TICK_MS while tasks are queued or in flight, every IDLE_TICK_MS otherwise.
+   * Ten wake-ups a second in every node, workers included, were most of an idle node's timer work
+   * and a measurable part of its CPU once 50 of them share two cores.
+   */
+  private scheduleTick (): void {
+    if (this.stopped) return
+    clearTimeout(this.timer)
+    this.tickMs = this.attempts.size > 0 || this.queue.size > 0 ? TICK_MS : IDLE_TICK_MS
+    this.timer = setTimeout(() => {
+      this.tick()
+      this.scheduleTick()
+    }, this.tickMs)
+    this.timer.unref()
+  }
+
+  /** Work arrived: tick at the busy rate from now on. */
+  private busyTick (): void {
+    if (this.tickMs !== TICK_MS) this.scheduleTick()
+  }
 
   /**
    * Every TICK_MS: offers and leases, over the tasks that have one (a few per slot, however long

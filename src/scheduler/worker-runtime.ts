@@ -45,7 +45,11 @@ interface Running {
   acceptPending: boolean
 }
 
-interface Unacked { submitter: string, result: Result, since: number, lastSent: number }
+/** A result not yet acknowledged: re-sent after `wait`, which doubles up to MAX_RESEND_MS */
+interface Unacked { submitter: string, result: Result, since: number, lastSent: number, wait: number }
+
+/** Longest wait between re-sends of an unacknowledged result */
+const MAX_RESEND_MS = 4000
 
 const key = (id: string, attempt: number): string => `${id}#${attempt}`
 
@@ -216,7 +220,7 @@ export class WorkerRuntime {
     const result: Result = outcome.ok
       ? { id: run.id, attempt: run.attempt, ok: true, output: outcome.output as Uint8Array<ArrayBuffer>, error: '', code: '', durationMs: outcome.durationMs }
       : { id: run.id, attempt: run.attempt, ok: false, output: new Uint8Array(), error: outcome.error, code: outcome.code, durationMs: outcome.durationMs }
-    this.unacked.set(k, { submitter: run.submitter, result, since: Date.now(), lastSent: 0 })
+    this.unacked.set(k, { submitter: run.submitter, result, since: Date.now(), lastSent: 0, wait: this.init.leaseIntervalMs })
     this.deliver(k)
   }
 
@@ -292,8 +296,13 @@ export class WorkerRuntime {
     const now = Date.now()
     for (const [k, u] of this.unacked) {
       if (now - u.since > this.init.resultRetentionMs) { this.unacked.delete(k); continue }
-      // re-send only what went unacknowledged for a whole interval, not a result sent a moment ago
-      if (now - u.lastSent >= this.init.leaseIntervalMs) this.deliver(k)
+      // re-send only what went unacknowledged for a whole wait, not a result sent a moment ago; the
+      // wait doubles, so a submitter too busy to read (or ack) is not handed the same results again
+      // every interval while it catches up
+      if (now - u.lastSent >= u.wait) {
+        this.deliver(k)
+        u.wait = Math.min(u.wait * 2, MAX_RESEND_MS)
+      }
     }
   }
 }

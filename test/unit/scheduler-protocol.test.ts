@@ -169,6 +169,23 @@ describe('Submitter', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('ticks once a second while idle and ten times a second once a task is queued or in flight', async () => {
+    let ticks = 0
+    const sub = h.submitter as unknown as { tick: () => void }
+    const tick = sub.tick.bind(h.submitter)
+    sub.tick = () => { ticks++; tick() }
+    h.submitter.start()
+    await new Promise(resolve => setTimeout(resolve, 450))
+    assert.equal(ticks, 0, 'no tick in the first 450 ms of an idle submitter')
+    h.worker(w1.id)
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    await h.offerFor(t.id, 1)
+    const before = ticks
+    await new Promise(resolve => setTimeout(resolve, 900))
+    // ~9 at the busy rate; an idle timer would give at most 1
+    assert.ok(ticks - before >= 3, `${ticks - before} ticks in 900 ms with an offer in flight`)
+  })
+
   it('ends a task (cancelling its offer) when the journal cannot take it, instead of leaving it queued', async () => {
     h.worker(w1.id)
     h.submitter.start()
@@ -613,17 +630,19 @@ describe('WorkerRuntime', () => {
     }
   })
 
-  it('re-sends a result only after an interval without an ack', async () => {
+  it('re-sends a result only after an interval without an ack, waiting twice as long each time', async () => {
     const { rt, sent } = await runtime()
     const s = (await peer()).id
     try {
       rt.onFrame(s, offer(s, 'e', 'echo', 'hi'))
       const results = await waitFor(() => {
         const r = sent.filter(x => x.frame.kind === 'result')
-        return r.length >= 2 ? r : undefined
-      }, { what: 'the result to be re-sent' })
+        return r.length >= 3 ? r : undefined
+      }, { what: 'the result to be re-sent twice' })
       const gap = (results[1]?.at ?? 0) - (results[0]?.at ?? 0)
       assert.ok(gap >= LEASE_MS, `re-sent ${gap} ms after sending: not at the next tick right after sending`)
+      const gap2 = (results[2]?.at ?? 0) - (results[1]?.at ?? 0)
+      assert.ok(gap2 >= 2 * LEASE_MS, `re-sent again ${gap2} ms later: the wait doubles`)
       rt.onFrame(s, { kind: 'ack', ack: { id: 'e', attempt: 1, duplicate: true } })
       const n = sent.filter(x => x.frame.kind === 'result').length
       await new Promise(resolve => setTimeout(resolve, LEASE_MS * 4))
