@@ -27,14 +27,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { atTurnEnd } from '../network/turn.ts'
-import { Checkpointer } from './checkpointer.ts'
 
 /** Statuses of tasks that have not ended (the rest are terminal) */
 const OPEN_STATUSES = ['queued', 'running'] as const
 const OPEN_SQL = OPEN_STATUSES.map(v => `'${v}'`).join(', ')
-
-/** How often the checkpoint thread copies the WAL into the database file */
-const CHECKPOINT_MS = 1000
 
 /** How long a change nobody waits for may stay uncommitted (see `note`). */
 export const DEFAULT_LAZY_MS = 20
@@ -64,7 +60,6 @@ interface Store {
 export class Journal {
   private readonly file: string
   private store?: Store
-  private checkpointer?: Checkpointer
   private forgotten: string[] = []
   private dirty = new Map<string, JournalRecord>()
   private dirtyLedger = new Map<string, LedgerRow>()
@@ -100,30 +95,12 @@ export class Journal {
         remove: db.prepare('DELETE FROM tasks WHERE id = ?'),
         upsertLedger: db.prepare('INSERT INTO ledger (worker, credits, completed, failed, latency_sum_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker) DO UPDATE SET credits = excluded.credits, completed = excluded.completed, failed = excluded.failed, latency_sum_ms = excluded.latency_sum_ms')
       }
-      this.startCheckpointer(db)
       return this.store
     } catch (err) {
       db.close()
       throw err
     }
   }
-
-  /** Checkpoints move to their own thread; if it cannot start or fails, SQLite's own come back. */
-  private startCheckpointer (db: DatabaseSync): void {
-    const selfCheckpoint = (): void => {
-      try { if (!this.closed) db.exec('PRAGMA wal_autocheckpoint = 1000') } catch { /* closed meanwhile */ }
-    }
-    try {
-      this.checkpointer = new Checkpointer({ file: this.file, intervalMs: CHECKPOINT_MS, onFailure: selfCheckpoint })
-      db.exec('PRAGMA wal_autocheckpoint = 0')
-    } catch {
-      this.checkpointer = undefined
-      selfCheckpoint()
-    }
-  }
-
-  /** WAL frames the checkpoint thread has copied into the database file (for tests and diagnostics) */
-  get framesCheckpointed (): number { return this.checkpointer?.framesCheckpointed ?? 0 }
 
   /** The open journal, or undefined when there is no file yet (nothing to load). */
   private existing (): Store | undefined {
@@ -231,7 +208,6 @@ export class Journal {
     if (this.closed) return
     this.flush()
     this.closed = true
-    this.checkpointer?.stop()
     this.store?.db.close()
   }
 }

@@ -6,14 +6,12 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DatabaseSync } from 'node:sqlite'
 import { Journal } from '../../src/scheduler/journal.ts'
-import { waitFor } from '../utils/wait.ts'
 
 let dir: string
 
@@ -157,25 +155,4 @@ describe('journal', () => {
       j.close()
     }
   })
-
-  it('checkpoints the WAL in a thread of its own: commits never do, the database file still fills', async () => {
-    const d = join(dir, 'ckpt')
-    const j = new Journal(d, 60_000)
-    try {
-      const big = 'x'.repeat(4000)
-      // ~1500 pages of WAL: past SQLite's own 1000-page mark, where a commit would checkpoint
-      for (let i = 0; i < 1500; i++) await j.put({ id: `t${i}`, status: 'queued', json: big })
-      const dbFile = join(d, 'journal.sqlite')
-      await waitFor(() => j.framesCheckpointed > 0 && statSync(dbFile).size > 4_000_000, { timeoutMs: 15_000, what: 'a checkpoint by the thread' })
-      const db = new DatabaseSync(dbFile, { readOnly: true })
-      try {
-        assert.equal((db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n, 1500)
-      } finally {
-        db.close()
-      }
-    } finally {
-      j.close()
-    }
-  })
 })
-
