@@ -176,7 +176,9 @@ export class P2PNode {
     const privateKey = await loadIdentity(node.identityFile ?? defaultIdentityFile(node.dataDir), node.identityFile == null)
     this.peerId = peerIdOf(privateKey)
     const swarmKey = network.privateKeyFile != null ? await readSwarmKey(network.privateKeyFile) : undefined
-    this.metrics = createMetrics({ registry: this.registry, api: this.api })
+    // prom-client's process and Node.js metrics sample the event loop on a timer of their own: only
+    // worth it where someone can scrape them
+    this.metrics = createMetrics({ registry: this.registry, api: this.api, defaultMetrics: this.withApi })
     const metrics = this.metrics
     // the connection gater: security.allow_peers, plus peers banned for misbehaving
     const guard = new PeerGuard({
@@ -293,6 +295,7 @@ export class P2PNode {
         logger,
         metrics,
         send,
+        epoch: (to) => streams.epoch(to),
         onLoadChange: () => { this.promptHeartbeat() }
       }, {
         selfId: this.peerId,

@@ -114,6 +114,12 @@ export class CapabilityTable {
     if (e != null) e.fullSince = now
   }
 
+  /** The peer freed a slot (a result came back): offers may go to it again before its next heartbeat. */
+  clearFull (peerId: string): void {
+    const e = this.entries.get(peerId)
+    if (e != null) e.fullSince = undefined
+  }
+
   markDraining (peerId: string): void {
     const e = this.entries.get(peerId)
     if (e != null) e.draining = true

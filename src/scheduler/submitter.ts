@@ -42,6 +42,8 @@ export interface SubmitterInit {
   weights: Record<string, number>
   /** ended tasks kept in memory for get/list */
   keepFinished: number
+  /** default BROADCAST_AFTER_MS */
+  broadcastAfterMs?: number
 }
 
 export interface SubmitterComponents {
@@ -124,7 +126,14 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true })
  * topics (300 queued tasks: 150 messages a second) and starves heartbeats.
  */
 const BROADCASTS_PER_SECOND = 10
-/** how long a task waits for busy known workers before it is broadcast to workers we may not know */
+/**
+ * How long a task waits for busy known workers before it is broadcast to workers we may not know,
+ * and how long those workers must have ended none of its kind. While they return results, the queue
+ * is moving and a broadcast only brings claims: on a 2-core machine with 50 cold workers, a burst's
+ * broadcasts had every free worker claim (and reserve a slot for) tasks the submitter was about to
+ * offer elsewhere, workers refused offers for slots their claims held, and throughput fell to
+ * 50–100 tasks/s.
+ */
 const BROADCAST_AFTER_MS = 5000
 /** an offer the worker received and left unanswered keeps it out of that task for this many offer timeouts */
 const UNANSWERED_OFFERS = 3
@@ -158,6 +167,8 @@ export class Submitter {
   private lastSweep = 0
   private readonly needsCache = new WeakMap<Task, TaskNeeds & { kind: string }>()
   private broadcastWindow = { start: 0, sent: 0 }
+  /** when a result of each kind of task (TaskNeeds.kind) last came back */
+  private readonly progressAt = new Map<string, number>()
   /** per worker: the heartbeat seq we last saw and how many of our attempts it finished since */
   private readonly finishedSinceHeartbeat = new Map<string, { seq: bigint, n: number }>()
   /** workers offers could not be delivered to: not offered anything before `until` */
@@ -489,8 +500,13 @@ export class Submitter {
       return
     }
     this.components.table.touch(from)
+    // the worker just freed a slot: a refusal earlier no longer keeps offers away from it
+    this.components.table.clearFull(from)
     this.addInflight(from, -1)
     this.noteFinished(from)
+    // kinds are few (type, capabilities, selector); bound the map all the same
+    if (this.progressAt.size >= 1024) this.progressAt.clear()
+    this.progressAt.set(this.needs(t).kind, Date.now())
     const active = t.active
     t.active = undefined
     const h = t.history.find(x => x.attempt === r.attempt && x.worker === from)
@@ -587,7 +603,7 @@ export class Submitter {
           // no known worker is free: tell idle capable workers we may not know, at most every 2 s.
           // While known capable workers are merely busy, wait a while first: they free slots soon,
           // and claims from them would only contend with our offers for the same slots
-          if (now - t.lastBroadcast > 2000 && (!capable || now - t.queuedSince > BROADCAST_AFTER_MS) && this.mayBroadcast(now)) {
+          if (now - t.lastBroadcast > 2000 && (!capable || this.stalled(t, needs.kind, now)) && this.mayBroadcast(now)) {
             t.lastBroadcast = now
             this.broadcast(t)
           }
@@ -606,6 +622,12 @@ export class Submitter {
     } finally {
       this.placing = false
     }
+  }
+
+  /** Known capable workers are busy and have not ended a task of this kind for a while. */
+  private stalled (t: Task, kind: string, now: number): boolean {
+    const after = this.init.broadcastAfterMs ?? BROADCAST_AFTER_MS
+    return now - t.queuedSince > after && now - (this.progressAt.get(kind) ?? 0) > after
   }
 
   private mayBroadcast (now: number): boolean {

@@ -58,6 +58,8 @@ interface Waiter { resolve: () => void, reject: (err: Error) => void }
 
 interface Channel {
   stream?: Stream
+  /** bumped whenever the outbound stream opens or closes (TaskStreams.epoch) */
+  epoch: number
   opening?: Promise<Stream>
   /** serialises writes so frames keep their order */
   tail: Promise<void>
@@ -116,7 +118,7 @@ export class TaskStreams {
     const bytes = frame(encodeFrame(f))
     let ch = this.channels.get(to)
     if (ch == null) {
-      ch = { tail: Promise.resolve() }
+      ch = { tail: Promise.resolve(), epoch: 0 }
       this.channels.set(to, ch)
     }
     const channel = ch
@@ -176,8 +178,12 @@ export class TaskStreams {
           ? await existing.newStream(this.init.protocol, { runOnLimitedConnection: true, signal }).catch(async () => await dial())
           : await dial()
         ch.stream = stream
+        ch.epoch++
         // the far side never writes on our outbound stream; read to notice a reset
-        stream.addEventListener('close', () => { if (ch.stream === stream) ch.stream = undefined })
+        stream.addEventListener('close', () => {
+          ch.epoch++
+          if (ch.stream === stream) ch.stream = undefined
+        })
         return stream
       } finally {
         ch.opening = undefined
@@ -234,6 +240,15 @@ export class TaskStreams {
   }
 
   /** For tests and shutdown: is there an open outbound stream to this peer? */
+  /**
+   * Changes whenever the outbound stream to `to` opens or closes. A frame whose send resolved in
+   * an epoch that is still current went out on a stream that is still open: it is on its way or
+   * was read, and sending it again only adds to a busy peer's backlog.
+   */
+  epoch (to: string): number {
+    return this.channels.get(to)?.epoch ?? 0
+  }
+
   hasStream (to: PeerId | string): boolean {
     return this.channels.get(to.toString())?.stream != null
   }

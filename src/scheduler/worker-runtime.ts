@@ -31,6 +31,8 @@ export interface WorkerRuntimeComponents {
   logger: Logger
   metrics?: Metrics
   send: (to: string, frame: StreamFrame) => Promise<void>
+  /** TaskStreams.epoch: without it, unacknowledged results are re-sent on a timer alone */
+  epoch?: (to: string) => number
   /** called when running/free slots change, to publish a heartbeat promptly */
   onLoadChange: () => void
 }
@@ -45,11 +47,21 @@ interface Running {
   acceptPending: boolean
 }
 
-/** A result not yet acknowledged: re-sent after `wait`, which doubles up to MAX_RESEND_MS */
-interface Unacked { submitter: string, result: Result, since: number, lastSent: number, wait: number }
+/**
+ * A result not yet acknowledged: re-sent after `wait`, which doubles up to MAX_RESEND_MS, once the
+ * stream it went out on (its send resolved in `epoch`) is gone, or QUIET_RESEND_MS after it was sent
+ */
+interface Unacked { submitter: string, result: Result, since: number, lastSent: number, wait: number, epoch?: number }
 
 /** Longest wait between re-sends of an unacknowledged result */
 const MAX_RESEND_MS = 4000
+/**
+ * A result sent on a stream that is still open is re-sent only after this long (a submitter that
+ * dropped it, e.g. over its rate limit). Re-sent every few seconds instead, the results a submitter
+ * had not yet read came back to it again and again while it was behind (50 workers on 2 cores: a
+ * gateway seconds behind read the same results several times over and fell further behind).
+ */
+const QUIET_RESEND_MS = 30_000
 
 const key = (id: string, attempt: number): string => `${id}#${attempt}`
 
@@ -228,7 +240,10 @@ export class WorkerRuntime {
     const u = this.unacked.get(k)
     if (u == null) return
     u.lastSent = Date.now()
-    this.components.send(u.submitter, { kind: 'result', result: u.result }).catch(err => {
+    u.epoch = undefined
+    this.components.send(u.submitter, { kind: 'result', result: u.result }).then(() => {
+      u.epoch = this.components.epoch?.(u.submitter)
+    }, err => {
       this.components.logger.debug('result not delivered yet; will retry', { task: u.result.id, error: err })
     })
   }
@@ -299,10 +314,11 @@ export class WorkerRuntime {
       // re-send only what went unacknowledged for a whole wait, not a result sent a moment ago; the
       // wait doubles, so a submitter too busy to read (or ack) is not handed the same results again
       // every interval while it catches up
-      if (now - u.lastSent >= u.wait) {
-        this.deliver(k)
-        u.wait = Math.min(u.wait * 2, MAX_RESEND_MS)
-      }
+      if (now - u.lastSent < u.wait) continue
+      const onItsWay = u.epoch !== undefined && this.components.epoch?.(u.submitter) === u.epoch
+      if (onItsWay && now - u.lastSent < QUIET_RESEND_MS) continue
+      this.deliver(k)
+      u.wait = Math.min(u.wait * 2, MAX_RESEND_MS)
     }
   }
 }

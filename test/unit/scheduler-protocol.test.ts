@@ -342,6 +342,47 @@ describe('Submitter', () => {
     await waitFor(() => h.frames('offer').length === 2, { timeoutMs: 5000, what: 'the offer again after a heartbeat' })
   })
 
+  it('offers to a worker that refused again as soon as one of its results frees a slot', async () => {
+    h.worker(w1.id, { slots: 2 })
+    h.submitter.start()
+    const t1 = await h.submitter.submit({ type: 'compute', payload: '1' })
+    const t2 = await h.submitter.submit({ type: 'compute', payload: '2' })
+    await h.offerFor(t1.id, 1)
+    await h.offerFor(t2.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t1.id, attempt: 1 } })
+    h.submitter.onFrame(w1.id, { kind: 'refuse', refuse: { id: t2.id, attempt: 1, reason: 'no free slot' } })
+    const t3 = await h.submitter.submit({ type: 'compute', payload: '3' })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(h.frames('offer').length, 2, 'nothing offered while the worker is full')
+    h.result(w1.id, t1.id, 1)
+    // no heartbeat: the result alone shows the slot
+    await h.offerFor(t3.id, 1)
+  })
+
+  it('does not broadcast a queue while known workers return results of its kind, and does once they stall', async () => {
+    h.journal.close()
+    h = new SubmitterHarness(join(dir, 'progress'), h.self, { broadcastAfterMs: 1000, leaseIntervalMs: 10_000 })
+    h.worker(w1.id, { slots: 1 })
+    h.submitter.start()
+    const tasks: TaskView[] = []
+    for (let i = 0; i < 32; i++) tasks.push(await h.submitter.submit({ type: 'compute', payload: String(i) }))
+    // one at a time, a result every 100 ms for three seconds (sweeps run every second, and the
+    // queue waits longer than broadcastAfterMs): the queue moves, nobody is asked
+    const ran: string[] = []
+    for (let i = 0; i < 30; i++) {
+      const offer = await waitFor(() => h.frames('offer').map(s => s.frame.kind === 'offer' ? s.frame.offer.task?.id : undefined).find(id => id != null && !ran.includes(id)), { what: 'the next offer' })
+      ran.push(offer)
+      h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: offer, attempt: 1 } })
+      await new Promise(resolve => setTimeout(resolve, 100))
+      if (i < 29) h.result(w1.id, offer, 1)
+    }
+    assert.equal(h.broadcasts.length, 0, 'no broadcasts while the worker returns results')
+    // the worker holds its last task and returns nothing more: the rest of the queue is asked for
+    const left = tasks.find(t => !ran.includes(t.id))
+    assert.ok(left != null)
+    await waitFor(() => h.broadcasts.find(b => b.id === left.id), { timeoutMs: 5000, what: 'a broadcast once the worker stalls' })
+  })
+
   it('moves on when an offer goes unanswered, and does not return to the silent worker', async () => {
     h.worker(w1.id)
     h.worker(w2.id)
@@ -540,13 +581,13 @@ describe('WorkerRuntime', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true })
   })
 
-  async function runtime (): Promise<{ rt: WorkerRuntime, sent: Sent[], executor: Executor, self: string }> {
+  async function runtime (epoch?: () => number): Promise<{ rt: WorkerRuntime, sent: Sent[], executor: Executor, self: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'p2p-worker-rt-'))
     dirs.push(dir)
     const self = (await peer()).id
     const executor = new Executor({ handlers: { sleep: { builtin: 'sleep' }, echo: { builtin: 'echo' } }, slots: 2, defaultTimeoutMs: 10_000 })
     const sent: Sent[] = []
-    const rt = new WorkerRuntime({ executor, logger: silentLogger, send: async (to, frame) => { sent.push({ to, frame, at: Date.now() }) }, onLoadChange: () => {} }, {
+    const rt = new WorkerRuntime({ executor, logger: silentLogger, send: async (to, frame) => { sent.push({ to, frame, at: Date.now() }) }, epoch, onLoadChange: () => {} }, {
       selfId: self, dataDir: dir, capabilities: ['sleep', 'echo'], labels: {}, leaseIntervalMs: LEASE_MS, resultRetentionMs: 60_000
     })
     rt.start()
@@ -648,6 +689,23 @@ describe('WorkerRuntime', () => {
       await new Promise(resolve => setTimeout(resolve, LEASE_MS * 4))
       assert.equal(sent.filter(x => x.frame.kind === 'result').length, n, 'acknowledged: no more re-sends')
       assert.equal(rt.pendingResults, 0)
+    } finally {
+      rt.stop()
+    }
+  })
+
+  it('does not re-send a result while the stream it went out on is open; does once that stream is gone', async () => {
+    let epoch = 1
+    const { rt, sent } = await runtime(() => epoch)
+    const s = (await peer()).id
+    try {
+      rt.onFrame(s, offer(s, 'q', 'echo', 'hi'))
+      await waitFor(() => sent.find(x => x.frame.kind === 'result'), { what: 'the result' })
+      await new Promise(resolve => setTimeout(resolve, LEASE_MS * 6))
+      assert.equal(sent.filter(x => x.frame.kind === 'result').length, 1, 'on its way: not sent again')
+      epoch++ // the stream closed (a reset, a new connection)
+      await waitFor(() => sent.filter(x => x.frame.kind === 'result').length === 2 ? true : undefined, { timeoutMs: 5000, what: 'the result re-sent on the new stream' })
+      assert.equal(rt.pendingResults, 1, 'still unacknowledged')
     } finally {
       rt.stop()
     }
