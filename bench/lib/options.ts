@@ -21,6 +21,12 @@ export interface Counts {
   /** how long each task sleeps in the recovery scenario */
   recoverySleepMs: number
   scaleWorkers: number[]
+  /**
+   * warm-up tasks per worker before each scale size is measured, sent as one burst: every worker
+   * process runs about as many tasks before the measured burst as the 4 workers of the load
+   * scenarios do, so a size is not measured with 50 cold JITs against 4 warm ones
+   */
+  scaleWarmupPerWorker: number
   scaleBurst: number
   propagationSizes: number[]
   propagationProbes: number
@@ -39,7 +45,8 @@ export const FULL: Counts = {
   idleMs: 10_000,
   recoverySleepMs: 3000,
   scaleWorkers: [4, 16, 50],
-  scaleBurst: 2000,
+  scaleWarmupPerWorker: 200,
+  scaleBurst: 10_000,
   propagationSizes: [10, 25, 50],
   propagationProbes: 3,
   // generous: a task still unfinished this long after the last submission counts as lost
@@ -59,6 +66,7 @@ export const QUICK: Counts = {
   idleMs: 500,
   recoverySleepMs: 500,
   scaleWorkers: [1, 2],
+  scaleWarmupPerWorker: 20,
   scaleBurst: 200,
   propagationSizes: [3],
   propagationProbes: 1,

@@ -57,6 +57,7 @@ export const FIGURES: Record<ScenarioName, Record<string, FigureDef>> = {
   },
   scale: {
     up_: ms('network up (all schedulable), W='),
+    warmup_: { label: 'warm-up burst (cold workers), W=', unit: 'tasks/s', digits: 0 },
     throughput_: { label: 'burst throughput, W=', unit: 'tasks/s', digits: 0 },
     p50_: ms('burst latency p50, W='),
     p99_: ms('burst latency p99, W='),
