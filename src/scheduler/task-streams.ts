@@ -239,7 +239,6 @@ export class TaskStreams {
     run().catch(() => { /* the peer reset or closed the stream */ })
   }
 
-  /** For tests and shutdown: is there an open outbound stream to this peer? */
   /**
    * Changes whenever the outbound stream to `to` opens or closes. A frame whose send resolved in
    * an epoch that is still current went out on a stream that is still open: it is on its way or
@@ -249,6 +248,7 @@ export class TaskStreams {
     return this.channels.get(to)?.epoch ?? 0
   }
 
+  /** For tests and shutdown: is there an open outbound stream to this peer? */
   hasStream (to: PeerId | string): boolean {
     return this.channels.get(to.toString())?.stream != null
   }
