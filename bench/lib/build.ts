@@ -9,6 +9,9 @@
  * `--from-source` runs the TypeScript sources through tsx instead (`bin/p2p-node.js` in a checkout),
  * on both sides.
  *
+ * The p2p gateway, which runs inside the bench process, is loaded from the same bundle
+ * (`gateway-entry.ts`), so it too runs what a deployment runs.
+ *
  * The bundle is rebuilt every run (a second or two), so it is never stale, into the run's own scratch
  * directory, so benchmarks running at the same time never replace each other's chunks. Dynamic
  * `import()`s stay separate chunks (esbuild splitting), so code a role never loads is never parsed.
@@ -40,6 +43,8 @@ export interface ChildScripts {
   bullmqWorker: ChildCommand
   /** the event-loop probe, for `--import` */
   probe: string
+  /** the module the bench process hosts the p2p gateway from (bench/lib/gateway-entry.ts) */
+  gateway: string
 }
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -54,7 +59,8 @@ function fromSource (): ChildScripts {
     nodeProc: { execArgv: ['--import', 'tsx'], script: join(ROOT, 'bench', 'node-proc.ts') },
     // tsx is loaded as in a p2p worker (bin/p2p-node.js registers it), so loader overhead is equal
     bullmqWorker: { execArgv: ['--import', 'tsx'], script: join(ROOT, 'bench', 'bullmq-worker.ts') },
-    probe: join(ROOT, 'bench', 'lib', 'probe.ts')
+    probe: join(ROOT, 'bench', 'lib', 'probe.ts'),
+    gateway: join(ROOT, 'bench', 'lib', 'gateway-entry.ts')
   }
 }
 
@@ -79,7 +85,8 @@ export async function prepareScripts (mode: ScriptMode, dir: string): Promise<nu
       'p2p-node': join(ROOT, 'src', 'main.ts'),
       'node-proc': join(ROOT, 'bench', 'node-proc.ts'),
       'bullmq-worker': join(ROOT, 'bench', 'bullmq-worker.ts'),
-      probe: join(ROOT, 'bench', 'lib', 'probe.ts')
+      probe: join(ROOT, 'bench', 'lib', 'probe.ts'),
+      gateway: join(ROOT, 'bench', 'lib', 'gateway-entry.ts')
     },
     outdir: dir,
     outExtension: '.mjs'
@@ -90,7 +97,8 @@ export async function prepareScripts (mode: ScriptMode, dir: string): Promise<nu
     p2pNode: { execArgv: QUIET, script: file('p2p-node') },
     nodeProc: { execArgv: QUIET, script: file('node-proc') },
     bullmqWorker: { execArgv: QUIET, script: file('bullmq-worker') },
-    probe: file('probe')
+    probe: file('probe'),
+    gateway: file('gateway')
   }
   return performance.now() - t0
 }

@@ -7,15 +7,15 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { stringify } from 'yaml'
 import { LOCAL_CONFIG_DIR } from '../../src/cli/devnet.ts'
 import { loadConfigFile, type ConfigOverrides } from '../../src/config/index.ts'
-import { createLogger } from '../../src/logger.ts'
 import { defaultIdentityFile, generateIdentity, peerIdOf, writeIdentity } from '../../src/network/identity.ts'
 import { TERMINAL_STATUSES } from '../../src/node-api.ts'
-import { P2PNode } from '../../src/node.ts'
+import type { P2PNode } from '../../src/node.ts'
 import { scripts } from './build.ts'
+import type * as GatewayModule from './gateway-entry.ts'
 import { Child } from './procs.ts'
 import type { Outcome, Submitted, TaskSystem } from './system.ts'
 
@@ -69,7 +69,7 @@ export class P2PNet implements TaskSystem {
   private duplicatesAtStart = 0
   private nextIndex = 0
 
-  private constructor (private readonly init: P2PNetInit) {
+  private constructor (private readonly init: P2PNetInit, gw: typeof GatewayModule) {
     const config = loadConfigFile(join(LOCAL_CONFIG_DIR, 'bootstrap.yaml'), {
       env: {},
       overrides: {
@@ -84,7 +84,7 @@ export class P2PNet implements TaskSystem {
       }
     })
     // errors only: a gateway that starts before its workers warns that it has no peers
-    this.gateway = new P2PNode(config, { api: false, logger: createLogger({ level: 'error', format: 'json', bindings: { node: 'gateway' } }) })
+    this.gateway = new gw.P2PNode(config, { api: false, logger: gw.createLogger({ level: 'error', format: 'json', bindings: { node: 'gateway' } }) })
     // time each worker's first appearance in the gateway's capability table (it is schedulable then)
     const table = this.gateway.table
     const advertise = table.advertise.bind(table)
@@ -100,7 +100,7 @@ export class P2PNet implements TaskSystem {
 
   /** Starts the gateway and `init.workers` worker processes and waits until every worker is schedulable. */
   static async start (init: P2PNetInit, timeoutMs = 60_000): Promise<P2PNet> {
-    const net = new P2PNet(init)
+    const net = new P2PNet(init, await gatewayModule())
     try {
       await net.startGateway()
       const ws = await Promise.all(Array.from({ length: init.workers }, async () => net.spawnWorker()))
@@ -115,7 +115,7 @@ export class P2PNet implements TaskSystem {
 
   /** A network with only the gateway running (startup scenario: workers are spawned one by one). */
   static async startGatewayOnly (init: P2PNetInit): Promise<P2PNet> {
-    const net = new P2PNet(init)
+    const net = new P2PNet(init, await gatewayModule())
     try {
       await net.startGateway()
       return net
@@ -210,6 +210,11 @@ export class P2PNet implements TaskSystem {
     await Promise.all(this.workers.map(async w => w.child.stop('SIGTERM', 5000)))
     await this.gateway.stop().catch(() => {})
   }
+}
+
+/** The gateway's code: the run's bundle, or the sources through tsx with --from-source. */
+async function gatewayModule (): Promise<typeof GatewayModule> {
+  return await import(pathToFileURL(scripts().gateway).href) as typeof GatewayModule
 }
 
 /**
