@@ -5,7 +5,7 @@
  * what a cold network does).
  */
 import { performance } from 'node:perf_hooks'
-import { burst } from '../lib/load.ts'
+import { burst, type LoadResult } from '../lib/load.ts'
 import { P2PNet } from '../lib/p2p.ts'
 import { ResourceMonitor, type ResourceReport } from '../lib/resources.ts'
 import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts'
@@ -19,6 +19,11 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
   let twice = 0
   let failed = 0
   let notUp = 0
+  const tally = (r: LoadResult): void => {
+    lost += r.lost
+    twice += r.completedTwice
+    failed += r.failed + r.rejected
+  }
   for (const size of opts.counts.scaleWorkers) {
     const t0 = performance.now()
     let net: P2PNet
@@ -40,9 +45,7 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
       const w = await burst(net, size * opts.counts.scaleWarmupPerWorker, opts.counts.settleMs)
       figures[`warmup_${size}`] = w.throughput
       if (w.lost + w.failed + w.rejected > 0) ctx.log(`  ${size} workers: warm-up lost ${w.lost}, failed ${w.failed + w.rejected}`)
-      lost += w.lost
-      twice += w.completedTwice
-      failed += w.failed + w.rejected
+      tally(w)
       const monitor = new ResourceMonitor({ self: ctx.self, workers: net.children(), profileDir: ctx.profileDir, label: `${ctx.label}-w${size}` })
       await monitor.start()
       const r = await burst(net, opts.counts.scaleBurst, opts.counts.settleMs)
@@ -50,9 +53,7 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
       figures[`throughput_${size}`] = r.throughput
       figures[`p50_${size}`] = r.latency.p50
       figures[`p99_${size}`] = r.latency.p99
-      lost += r.lost
-      twice += r.completedTwice
-      failed += r.failed + r.rejected
+      tally(r)
       ctx.log(`  ${size} workers: ${r.throughput.toFixed(0)} tasks/s, p99 ${r.latency.p99.toFixed(1)} ms`)
     } finally {
       await net.stop()

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BullmqSystem } from '../lib/bullmq.ts'
 import { P2PNet } from '../lib/p2p.ts'
+import type { Child } from '../lib/procs.ts'
 import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts'
 import { quantile } from '../lib/stats.ts'
 
@@ -23,9 +24,15 @@ const median = (xs: number[]): number => quantile(xs, 0.5)
 /** the settled RSS sample is taken this long after the last process started (notes only) */
 const SETTLED_MS = 30_000
 
-async function settle (lastSpawnedAt: number): Promise<void> {
-  const wait = lastSpawnedAt + SETTLED_MS - performance.now()
+/**
+ * RSS (MiB) of each child SETTLED_MS after the last of them started (notes only); none in short
+ * runs (--quick), whose idle period is far below it.
+ */
+async function settledRss (children: readonly Child[], idleMs: number): Promise<number[]> {
+  if (idleMs < 5000 || children.length === 0) return []
+  const wait = Math.max(...children.map(c => c.spawnedAt)) + SETTLED_MS - performance.now()
   if (wait > 0) await sleep(wait)
+  return children.map(c => c.rssKiB() / 1024)
 }
 
 async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -68,9 +75,7 @@ async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
     const bootstrapRss = boot.child.rssKiB() / 1024
     // read before the settle wait: CPU over the idle window, not over the window and the wait
     const bootstrapIdleCpu = 100 * (boot.child.cpuMs() - bootCpu0) / idleWall
-    if (opts.counts.idleMs >= 5000) await settle(boot.child.spawnedAt)
-    const workerRssSettled = opts.counts.idleMs >= 5000 ? workers.map(w => w.child.rssKiB() / 1024) : []
-    const bootstrapRssSettled = opts.counts.idleMs >= 5000 ? boot.child.rssKiB() / 1024 : Number.NaN
+    const [bootstrapRssSettled = Number.NaN, ...workerRssSettled] = await settledRss([boot.child, ...workers.map(w => w.child)], opts.counts.idleMs)
     return {
       figures: {
         started: median(started),
@@ -109,9 +114,7 @@ async function bullmqStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
     const idleWall = performance.now() - t0
     const rss = sys.workers.map(w => w.rssKiB() / 1024)
     const idleCpu = sys.workers.map((w, i) => 100 * (w.cpuMs() - (cpu0[i] ?? Number.NaN)) / idleWall)
-    const last = sys.workers.at(-1)
-    if (ctx.opts.counts.idleMs >= 5000 && last != null) await settle(last.spawnedAt)
-    const rssSettled = ctx.opts.counts.idleMs >= 5000 ? sys.workers.map(w => w.rssKiB() / 1024) : []
+    const rssSettled = await settledRss(sys.workers, ctx.opts.counts.idleMs)
     return {
       figures: {
         started: median(started),
