@@ -90,6 +90,20 @@ export function heartbeatSpacingMs (nodes: number, heartbeatIntervalMs: number):
   return Math.max(MIN_HEARTBEAT_SPACING_MS, Math.min(nodes * HEARTBEAT_SPACING_PER_NODE_MS, heartbeatKeepaliveMs(heartbeatIntervalMs, nodes)))
 }
 
+/**
+ * What makes a heartbeat news: the part of a node's load other submitters act on. A submitter
+ * learns of the slots its own tasks free from their results; others only need to know whether a
+ * worker is full, has few or many slots free, is draining, and whether a node has tasks waiting.
+ * Every change of the exact counts was news before, so every task started or ended made one, and
+ * a burst had every worker heartbeating at its spacing limit: each heartbeat is received, checked
+ * and forwarded about D times by every node, which at 50 workers on 2 cores took CPU the gateway
+ * needed (docs/benchmarks.md). The heartbeat itself still carries the exact counts.
+ */
+export function heartbeatNews (s: { freeSlots: number, slots: number, queued: number, draining: boolean }): string {
+  const level = s.freeSlots <= 0 ? 'full' : 2 * s.freeSlots < s.slots ? 'few' : 'many'
+  return `${level}/${s.draining ? 'draining' : ''}/${s.queued > 0 ? 'queued' : ''}`
+}
+
 /** Periodic advertisements: every 10 heartbeat intervals (at least 5 s), and ADVERTISE_PER_NODE_MS per node. */
 export function advertiseIntervalMs (heartbeatIntervalMs: number, nodes = 0): number {
   return Math.max(5_000, heartbeatIntervalMs * 10, nodes * ADVERTISE_PER_NODE_MS)
@@ -532,14 +546,14 @@ export class P2PNode {
   }
 
   private heartbeatState (): string {
-    return `${this.executor?.running ?? 0}/${this.draining ? 0 : (this.executor?.freeSlots ?? 0)}/${this.submitter?.counts().queued ?? 0}`
+    return heartbeatNews({ freeSlots: this.draining ? 0 : (this.executor?.freeSlots ?? 0), slots: this.executor?.slots ?? 0, queued: this.submitter?.counts().queued ?? 0, draining: this.draining })
   }
 
   private async publishHeartbeat (): Promise<void> {
     if (this.libp2p == null || this.gossip == null) return
     const { running, freeSlots } = this.selfHeartbeat()
     const queue = this.submitter?.counts().queued ?? 0
-    this.lastHeartbeat = { state: `${running}/${freeSlots}/${queue}`, at: Date.now() }
+    this.lastHeartbeat = { state: this.heartbeatState(), at: Date.now() }
     await this.gossip.publishHeartbeat({
       version: WIRE_VERSION,
       network: this.config.network.protocolVersion,
@@ -554,11 +568,14 @@ export class P2PNode {
     })
   }
 
-  /** After a slot frees or fills, heartbeat soon (heartbeatSpacingMs after the last one) so submitters see it. */
+  /**
+   * After a slot frees or fills: heartbeat soon (heartbeatSpacingMs after the last one) when that
+   * changed what other submitters see (heartbeatNews).
+   */
   private promptHeartbeat (): void {
     this.selfHeartbeat()
     this.submitter?.kick()
-    this.scheduleHeartbeat()
+    if (this.heartbeatState() !== this.lastHeartbeat.state) this.scheduleHeartbeat()
   }
 
   private scheduleHeartbeat (): void {
@@ -567,6 +584,8 @@ export class P2PNode {
     const wait = Math.max(0, spacing - (Date.now() - this.lastHeartbeat.at))
     this.promptHeartbeatTimer = setTimeout(() => {
       this.promptHeartbeatTimer = undefined
+      // back where the last heartbeat left it (a slot freed and filled again): nothing to tell
+      if (this.heartbeatState() === this.lastHeartbeat.state) return
       void this.publishHeartbeat()
     }, wait)
     this.promptHeartbeatTimer.unref()

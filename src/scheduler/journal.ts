@@ -50,6 +50,12 @@ export interface LedgerRow {
   latencySumMs: number
 }
 
+/**
+ * A change queued by `note`: the record is taken when the transaction is written, so a task that
+ * changes several times within `lazyMs` (accepted, then ended) is serialised once, as it is then.
+ */
+export type Snapshot = () => JournalRecord
+
 interface Store {
   db: DatabaseSync
   upsert: StatementSync
@@ -61,7 +67,7 @@ export class Journal {
   private readonly file: string
   private store?: Store
   private forgotten: string[] = []
-  private dirty = new Map<string, JournalRecord>()
+  private dirty = new Map<string, JournalRecord | Snapshot>()
   private dirtyLedger = new Map<string, LedgerRow>()
   private turnFlush = false
   private lazyTimer?: NodeJS.Timeout
@@ -119,10 +125,13 @@ export class Journal {
     return p
   }
 
-  /** Queues a write nobody waits for: committed with the next `put`, or within `lazyMs`. */
-  note (record: JournalRecord): void {
+  /**
+   * Queues a write nobody waits for: committed with the next `put`, or within `lazyMs`. `snapshot`
+   * is called then, once, however often the record was noted since the last commit.
+   */
+  note (id: string, snapshot: Snapshot): void {
     if (this.closed) return
-    this.dirty.set(record.id, record)
+    this.dirty.set(id, snapshot)
     this.scheduleLazy()
   }
 
@@ -165,7 +174,10 @@ export class Journal {
     try {
       const { db, upsert, remove, upsertLedger } = this.open()
       db.exec('BEGIN')
-      for (const r of records.values()) upsert.run(r.id, r.status, now, r.json)
+      for (const entry of records.values()) {
+        const r = typeof entry === 'function' ? entry() : entry
+        upsert.run(r.id, r.status, now, r.json)
+      }
       for (const id of forgotten) remove.run(id)
       for (const l of ledger.values()) upsertLedger.run(l.worker, l.credits, l.completed, l.failed, l.latencySumMs)
       db.exec('COMMIT')

@@ -1027,7 +1027,7 @@ export class Submitter {
 
   /** Journals a change nobody waits for (progress, an end already answered from memory). */
   private record (t: Task): void {
-    this.components.journal.note({ id: t.id, status: t.status, json: serialize(t) })
+    this.components.journal.note(t.id, () => ({ id: t.id, status: t.status, json: serialize(t) }))
   }
 
   private revive (json: string): Task | undefined {

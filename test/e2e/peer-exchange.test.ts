@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { advertiseIntervalMs, heartbeatKeepaliveMs, heartbeatSpacingMs, tableExpiryMs, type P2PNode } from '../../src/node.ts'
+import { advertiseIntervalMs, heartbeatKeepaliveMs, heartbeatNews, heartbeatSpacingMs, tableExpiryMs, type P2PNode } from '../../src/node.ts'
 import { heartbeatTopic } from '../../src/protocol/names.ts'
 import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
 
@@ -77,6 +77,20 @@ describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () =>
     }
   })
 
+  it('a heartbeat is news when a worker fills up, frees, drains or a node gets a queue; not for every slot', () => {
+    const at = (freeSlots: number, queued = 0, draining = false): string => heartbeatNews({ freeSlots, slots: 16, queued, draining })
+    // a 50-worker burst keeps each worker's free slots moving between 16 and 9: no news
+    for (let free = 9; free <= 16; free++) assert.equal(at(free), at(16))
+    assert.equal(at(1), at(7))
+    assert.notEqual(at(8), at(7))
+    assert.notEqual(at(0), at(1))
+    assert.notEqual(at(16, 0, true), at(16))
+    assert.equal(at(16, 1), at(16, 500))
+    assert.notEqual(at(16, 1), at(16, 0))
+    // a node without slots (a gateway): its queue is news
+    assert.notEqual(heartbeatNews({ freeSlots: 0, slots: 0, queued: 3, draining: false }), heartbeatNews({ freeSlots: 0, slots: 0, queued: 0, draining: false }))
+  })
+
   it('a worker heartbeats no more often than heartbeatSpacingMs of its table size while its slots churn', async () => {
 
     const boot = await net.start('bootstrap', 'hb-boot')
@@ -94,11 +108,12 @@ describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () =>
     boot.libp2p!.services.pubsub.addEventListener('message', (evt) => {
       if (evt.detail.topic === heartbeatTopic(boot.config.network.protocolVersion)) seen.push(Date.now())
     })
-    // slots fill and free all the time for 8 s: short tasks, submitted one after another
+    // the worker fills up and empties all the time for 8 s (full and free are news): four short
+    // tasks at once, one round after another
     const t0 = Date.now()
     while (Date.now() - t0 < 8000) {
-      const t = await boot.api.submit({ type: 'sleep', payload: '50' })
-      await boot.api.wait(t.id)
+      const round = await Promise.all(Array.from({ length: 4 }, async () => await boot.api.submit({ type: 'sleep', payload: '50' })))
+      await Promise.all(round.map(async t => await boot.api.wait(t.id)))
     }
     assert.ok(seen.length >= 2, `only ${seen.length} heartbeats`)
     for (let i = 1; i < seen.length; i++) {

@@ -38,7 +38,7 @@ describe('journal', () => {
     const d = join(dir, 'a')
     const j = new Journal(d, 60_000)
     try {
-      j.note(rec('t1', 'succeeded'))
+      j.note('t1', () => rec('t1', 'succeeded'))
       const p = j.put(rec('t2', 'queued'))
       assert.equal(committed(d).size, 0, 'nothing is written synchronously')
       await p
@@ -52,15 +52,34 @@ describe('journal', () => {
     const d = join(dir, 'b')
     const j = new Journal(d, 100)
     try {
-      for (let i = 0; i < 50; i++) j.note(rec(`n${i}`, 'succeeded'))
+      for (let i = 0; i < 50; i++) j.note(`n${i}`, () => rec(`n${i}`, 'succeeded'))
       await sleep(20)
       assert.equal(committed(d).size, 0, 'notes wait for their window')
       await sleep(250)
       assert.equal(committed(d).size, 50)
       // the latest state of a task wins
-      j.note(rec('n1', 'failed'))
+      j.note('n1', () => rec('n1', 'failed'))
       await sleep(250)
       assert.equal(committed(d).get('n1'), 'failed')
+    } finally {
+      j.close()
+    }
+  })
+
+  it('takes a noted record once, when it commits, as it is then', async () => {
+    const d = join(dir, 'snapshot')
+    const j = new Journal(d, 60_000)
+    try {
+      const task = { status: 'running' }
+      let taken = 0
+      const snapshot = (): { id: string, status: string, json: string } => { taken++; return rec('s1', task.status) }
+      j.note('s1', snapshot)
+      task.status = 'succeeded'
+      j.note('s1', snapshot)
+      assert.equal(taken, 0, 'nothing is serialised before the commit')
+      await j.put(rec('s2', 'queued'))
+      assert.equal(taken, 1)
+      assert.equal(committed(d).get('s1'), 'succeeded')
     } finally {
       j.close()
     }
@@ -70,8 +89,8 @@ describe('journal', () => {
     const d = join(dir, 'c')
     const j = new Journal(d, 60_000)
     await j.put(rec('kept', 'queued'))
-    j.note(rec('kept', 'succeeded'))
-    j.note(rec('late', 'succeeded'))
+    j.note('kept', () => rec('kept', 'succeeded'))
+    j.note('late', () => rec('late', 'succeeded'))
     // a crash: another process reads the file now
     assert.deepEqual(committed(d), new Map([['kept', 'queued']]))
     j.close()

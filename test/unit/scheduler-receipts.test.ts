@@ -7,7 +7,10 @@ import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Receipt } from '../../src/protocol/codec.ts'
-import { ReceiptSigner, ReceiptVerifier, receiptBody } from '../../src/scheduler/receipts.ts'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ReceiptLog, ReceiptSigner, ReceiptVerifier, receiptBody } from '../../src/scheduler/receipts.ts'
 
 describe('receipts', async () => {
   const submitterKey = await generateKeyPair('Ed25519')
@@ -53,5 +56,25 @@ describe('receipts', async () => {
     assert.equal(await v.verify(batch, other.toString(), worker.toString()), false)
     const forged = new ReceiptSigner(await generateKeyPair('Ed25519')).sign(base())
     assert.equal(await v.verify(forged, submitter.toString(), worker.toString()), false)
+  })
+
+  it('writes receipt lines together after the flush interval, and everything on close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'p2p-receipts-'))
+    const file = join(dir, 'receipts.jsonl')
+    const read = async (): Promise<string> => await readFile(file, 'utf8').catch(() => '')
+    try {
+      const log = new ReceiptLog(file, (err) => { throw err }, 150)
+      log.append('{"n":1}')
+      log.append('{"n":2}')
+      await new Promise(resolve => setTimeout(resolve, 30))
+      assert.equal(await read(), '', 'lines wait for the flush interval')
+      await new Promise(resolve => setTimeout(resolve, 400))
+      assert.equal(await read(), '{"n":1}\n{"n":2}\n')
+      log.append('{"n":3}')
+      await log.close()
+      assert.equal(await read(), '{"n":1}\n{"n":2}\n{"n":3}\n')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
