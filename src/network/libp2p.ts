@@ -45,6 +45,11 @@ export interface CreateLibp2pInit {
 /** a connection whose ping takes longer than this (at least) is closed (libp2p's default is 5 s) */
 const CONNECTION_PING_MIN_TIMEOUT_MS = 15_000
 
+/** libp2p's connection monitor pings every connection this often: the heartbeat interval, at least 10 s (libp2p's default). */
+export function connectionPingIntervalMs (heartbeatIntervalMs: number): number {
+  return Math.max(10_000, heartbeatIntervalMs)
+}
+
 /** New inbound connections accepted per second from one host (libp2p's default is 5). */
 const INBOUND_THRESHOLD = 1000
 
@@ -189,7 +194,11 @@ export async function createP2PLibp2p (init: CreateLibp2pInit): Promise<P2PLibp2
     // subscription exchanges that follow starve it further: a 25-node network on 2 loaded cores
     // kept 2 of its 24 connections at the gateway. A hung peer's tasks are caught by their leases
     // in seconds; its connection can wait a little longer.
-    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_PING_MIN_TIMEOUT_MS } },
+    // Its pings run on every connection from both ends, each a new stream with a protocol
+    // negotiation. Nodes that heartbeat every 30 s need not ping every 10 s: at that rate they were
+    // about a third of an idle 16-worker network's CPU (0.22 → 0.15 cores with the heartbeat
+    // interval, 0.11 with no monitor at all; docs/benchmarks.md).
+    connectionMonitor: { pingInterval: connectionPingIntervalMs(node.heartbeatIntervalMs), pingTimeout: { minTimeout: CONNECTION_PING_MIN_TIMEOUT_MS } },
     ...(init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
     ...(init.swarmKey != null ? { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) } : {}),
     ...(init.metrics != null ? { metrics: init.metrics } : {}),

@@ -13,13 +13,19 @@ import { PROTOCOL, tls } from '@libp2p/tls'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { LOCAL_CONFIG_DIR } from '../../src/cli/devnet.ts'
 import { loadConfigFile } from '../../src/config/index.ts'
-import { TLS_PROTOCOL, createP2PLibp2p, type P2PLibp2p } from '../../src/network/libp2p.ts'
+import { TLS_PROTOCOL, connectionPingIntervalMs, createP2PLibp2p, type P2PLibp2p } from '../../src/network/libp2p.ts'
 import { RELAY_V2_HOP_CODEC } from '../../src/network/relay-watchdog.ts'
 import { waitFor } from '../utils/wait.ts'
 
 describe('libp2p composition', () => {
   const stops: Array<() => Promise<void>> = []
   after(async () => { for (const s of stops.reverse()) await s() })
+
+  it('pings connections as often as the node heartbeats, and never more often than libp2p does', () => {
+    assert.equal(connectionPingIntervalMs(30_000), 30_000)
+    assert.equal(connectionPingIntervalMs(60_000), 60_000)
+    assert.equal(connectionPingIntervalMs(1000), 10_000)
+  })
 
   it('names the TLS protocol as @libp2p/tls does, and the relay hop protocol as @libp2p/circuit-relay-v2 does', () => {
     assert.equal(TLS_PROTOCOL, PROTOCOL)
