@@ -546,7 +546,8 @@ export class P2PNode {
   }
 
   private heartbeatState (): string {
-    return heartbeatNews({ freeSlots: this.draining ? 0 : (this.executor?.freeSlots ?? 0), slots: this.executor?.slots ?? 0, queued: this.submitter?.counts().queued ?? 0, draining: this.draining })
+    // on every slot that frees or fills: no walk over the submitter's tasks (counts())
+    return heartbeatNews({ freeSlots: this.draining ? 0 : (this.executor?.freeSlots ?? 0), slots: this.executor?.slots ?? 0, queued: this.submitter?.hasQueued() === true ? 1 : 0, draining: this.draining })
   }
 
   private async publishHeartbeat (): Promise<void> {

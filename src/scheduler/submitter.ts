@@ -336,6 +336,15 @@ export class Submitter {
     })
   }
 
+  /**
+   * Whether tasks wait for a worker, without a walk over every task (counts() is O(tasks)): the
+   * queue set, which each placement pass cleans of tasks that left it (the sweep runs one every
+   * SWEEP_MS), so it can still say yes until the pass after the last one left.
+   */
+  hasQueued (): boolean {
+    return this.queue.size > 0
+  }
+
   counts (): { queued: number, running: number, succeeded: number, failed: number, other: number } {
     const c = { queued: 0, running: 0, succeeded: 0, failed: 0, other: 0 }
     for (const t of this.tasks.values()) {

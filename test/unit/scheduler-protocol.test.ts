@@ -186,6 +186,18 @@ describe('Submitter', () => {
     assert.ok(ticks - before >= 3, `${ticks - before} ticks in 900 ms with an offer in flight`)
   })
 
+  it('says whether tasks wait for a worker (the news in its heartbeats) until the pass after the last one is accepted', async () => {
+    h.submitter.start()
+    assert.equal(h.submitter.hasQueued(), false)
+    h.worker(w1.id)
+    const t = await h.submitter.submit({ type: 'compute', payload: 'x' })
+    assert.equal(h.submitter.hasQueued(), true)
+    await h.offerFor(t.id, 1)
+    h.submitter.onFrame(w1.id, { kind: 'accept', accept: { id: t.id, attempt: 1 } })
+    assert.equal(h.submitter.counts().queued, 0)
+    await waitFor(() => !h.submitter.hasQueued(), { timeoutMs: 5000, what: 'the queue to be empty after a placement pass' })
+  })
+
   it('ends a task (cancelling its offer) when the journal cannot take it, instead of leaving it queued', async () => {
     h.worker(w1.id)
     h.submitter.start()
