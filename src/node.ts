@@ -31,6 +31,7 @@ import { Submitter } from './scheduler/submitter.ts'
 import { TaskStreams } from './scheduler/task-streams.ts'
 import { WorkerRuntime } from './scheduler/worker-runtime.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
+import { every, jitteredMs, type Periodic } from './periodic.ts'
 
 export const VERSION = '0.1.0'
 
@@ -45,6 +46,11 @@ export interface NodeOptions {
    * bridge keeps process-global state, so only a process running one node turns it on.
    */
   libp2pMetrics?: boolean
+  /**
+   * uniform in [0, 1): where in its period each periodic heartbeat and advertisement falls
+   * (default Math.random; tests pass their own)
+   */
+  random?: () => number
 }
 
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
@@ -143,7 +149,7 @@ export class P2PNode {
   /** peers identified as members of this network, with their role */
   private readonly members = new Map<string, Role>()
   private readonly rejections = { gossip: 0, stream: 0 }
-  private readonly timers: NodeJS.Timeout[] = []
+  private readonly timers: Periodic[] = []
   private startedAt = 0
   private advSeq = 0n
   /** time-based like advSeq, so a restarted node's heartbeats are newer than its previous life's */
@@ -156,6 +162,10 @@ export class P2PNode {
   private lastAdvertiseAt = 0
   /** the last advertisement of any kind: the periodic one is due advertiseIntervalMs after it */
   private lastPeriodicAdvertise = Date.now()
+  private readonly random: () => number
+  /** this node's draw for the next keepalive and periodic advertisement (see jitteredMs) */
+  private keepaliveU: number
+  private advertiseU: number
   private draining = false
   private stopping?: Promise<void>
   private readonly withApi: boolean
@@ -166,6 +176,9 @@ export class P2PNode {
     this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
     this.registry = options.registry ?? new LintSafeRegistry()
     this.libp2pMetrics = options.libp2pMetrics ?? false
+    this.random = options.random ?? Math.random
+    this.keepaliveU = this.random()
+    this.advertiseU = this.random()
     // a peer is expired after three missed heartbeats; an idle one heartbeats every keepalive
     this.table = new CapabilityTable(tableExpiryMs(config.node.heartbeatIntervalMs))
     this.withApi = options.api ?? config.api.enabled
@@ -367,7 +380,7 @@ export class P2PNode {
     this.every(node.heartbeatIntervalMs, () => { void this.periodicHeartbeat() })
     this.every(1000, () => {
       const nodes = this.table.size()
-      if (Date.now() - this.lastPeriodicAdvertise >= advertiseIntervalMs(node.heartbeatIntervalMs, nodes)) void this.advertise()
+      if (Date.now() - this.lastPeriodicAdvertise >= jitteredMs(advertiseIntervalMs(node.heartbeatIntervalMs, nodes), this.advertiseU)) void this.advertise()
       this.table.setExpiry(tableExpiryMs(node.heartbeatIntervalMs, nodes))
       for (const gone of this.table.expire()) logger.debug('peer expired from the capability table', { peer: gone })
     })
@@ -399,7 +412,7 @@ export class P2PNode {
       logger.info(drained ? 'drained' : 'drain deadline reached; aborting the remaining tasks', { running: this.worker.runningCount })
     }
     this.draining = true
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.timers) t.stop()
     clearTimeout(this.promptHeartbeatTimer)
     clearTimeout(this.advertiseTimer)
     await this.apiServer?.close().catch(() => {})
@@ -509,6 +522,7 @@ export class P2PNode {
     this.selfHeartbeat()
     this.advertisedOnce = true
     this.lastPeriodicAdvertise = Date.now()
+    this.advertiseU = this.random()
     // one that reaches nobody (a joiner not yet connected) does not hold back the next
     if (this.libp2p.services.pubsub.getSubscribers(capabilitiesTopic(this.config.network.protocolVersion)).length > 0) this.lastAdvertiseAt = Date.now()
     await this.gossip.publishAdvertisement(msg)
@@ -538,7 +552,7 @@ export class P2PNode {
       return
     }
     // half an interval of slack so timer jitter does not push a keepalive to the next tick
-    if (Date.now() - this.lastHeartbeat.at < heartbeatKeepaliveMs(hb, this.table.size()) - hb / 2) {
+    if (Date.now() - this.lastHeartbeat.at < jitteredMs(heartbeatKeepaliveMs(hb, this.table.size()), this.keepaliveU) - hb / 2) {
       this.selfHeartbeat()
       return
     }
@@ -555,6 +569,7 @@ export class P2PNode {
     const { running, freeSlots } = this.selfHeartbeat()
     const queue = this.submitter?.counts().queued ?? 0
     this.lastHeartbeat = { state: this.heartbeatState(), at: Date.now() }
+    this.keepaliveU = this.random()
     await this.gossip.publishHeartbeat({
       version: WIRE_VERSION,
       network: this.config.network.protocolVersion,
@@ -592,10 +607,9 @@ export class P2PNode {
     this.promptHeartbeatTimer.unref()
   }
 
+  /** `fn` every `ms`, first at a random point of the first period (periodic.ts), until stop */
   private every (ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms)
-    t.unref()
-    this.timers.push(t)
+    this.timers.push(every(ms, fn, this.random))
   }
 
   // ---- the NodeApi facade -------------------------------------------------------------------
