@@ -46,11 +46,6 @@ export interface NodeOptions {
    * bridge keeps process-global state, so only a process running one node turns it on.
    */
   libp2pMetrics?: boolean
-  /**
-   * uniform in [0, 1): where in its period each periodic heartbeat and advertisement falls
-   * (default Math.random; tests pass their own)
-   */
-  random?: () => number
 }
 
 const AGENT_RE = /^p2p-network\/[^ ]+ \(([^;]+); (bootstrap|relay|worker)\)$/
@@ -94,6 +89,19 @@ export function tableExpiryMs (heartbeatIntervalMs: number, nodes = 0): number {
  */
 export function heartbeatSpacingMs (nodes: number, heartbeatIntervalMs: number): number {
   return Math.max(MIN_HEARTBEAT_SPACING_MS, Math.min(nodes * HEARTBEAT_SPACING_PER_NODE_MS, heartbeatKeepaliveMs(heartbeatIntervalMs, nodes)))
+}
+
+/**
+ * How long after its last heartbeat an idle node (nothing changed) heartbeats again: the keepalive
+ * shortened at random by up to PERIOD_JITTER (`u` uniform in [0, 1); see periodic.ts), less half a
+ * heartbeat interval so the periodic tick that falls just short of it does not put it off a whole
+ * interval; never sooner than heartbeatSpacingMs, so no node heartbeats more often than that.
+ */
+export function keepaliveDueMs (heartbeatIntervalMs: number, nodes: number, u: number): number {
+  const keepalive = heartbeatKeepaliveMs(heartbeatIntervalMs, nodes)
+  const latest = keepalive - heartbeatIntervalMs / 2
+  const early = jitteredMs(keepalive, u) - heartbeatIntervalMs / 2
+  return Math.max(early, Math.min(heartbeatSpacingMs(nodes, heartbeatIntervalMs), latest))
 }
 
 /**
@@ -162,7 +170,8 @@ export class P2PNode {
   private lastAdvertiseAt = 0
   /** the last advertisement of any kind: the periodic one is due advertiseIntervalMs after it */
   private lastPeriodicAdvertise = Date.now()
-  private readonly random: () => number
+  /** uniform in [0, 1): where in its period each periodic timer, keepalive and advertisement falls */
+  private readonly random = Math.random
   /** this node's draw for the next keepalive and periodic advertisement (see jitteredMs) */
   private keepaliveU: number
   private advertiseU: number
@@ -176,7 +185,6 @@ export class P2PNode {
     this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
     this.registry = options.registry ?? new LintSafeRegistry()
     this.libp2pMetrics = options.libp2pMetrics ?? false
-    this.random = options.random ?? Math.random
     this.keepaliveU = this.random()
     this.advertiseU = this.random()
     // a peer is expired after three missed heartbeats; an idle one heartbeats every keepalive
@@ -551,8 +559,7 @@ export class P2PNode {
       this.scheduleHeartbeat()
       return
     }
-    // half an interval of slack so timer jitter does not push a keepalive to the next tick
-    if (Date.now() - this.lastHeartbeat.at < jitteredMs(heartbeatKeepaliveMs(hb, this.table.size()), this.keepaliveU) - hb / 2) {
+    if (Date.now() - this.lastHeartbeat.at < keepaliveDueMs(hb, this.table.size(), this.keepaliveU)) {
       this.selfHeartbeat()
       return
     }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { advertiseIntervalMs, heartbeatKeepaliveMs, heartbeatNews, heartbeatSpacingMs, tableExpiryMs, type P2PNode } from '../../src/node.ts'
+import { advertiseIntervalMs, heartbeatKeepaliveMs, heartbeatNews, heartbeatSpacingMs, keepaliveDueMs, tableExpiryMs, type P2PNode } from '../../src/node.ts'
 import { heartbeatTopic } from '../../src/protocol/names.ts'
 import { TestNet, addrOf, connected, until } from '../utils/nodes.ts'
 
@@ -75,6 +75,27 @@ describe('peer exchange up to network.target_peers', { timeout: 180_000 }, () =>
       const total = n / heartbeatKeepaliveMs(1000, n) * 1000 + n / heartbeatSpacingMs(n, 1000) * 1000
       assert.ok(total <= 9, `${n} nodes: ${total} heartbeats a second`)
     }
+  })
+
+  it('an idle node\'s keepalive comes up to 20 % early at random, but never sooner than the heartbeat spacing', () => {
+    for (const hb of [1000, 30_000]) {
+      for (const n of [0, 1, 4, 16, 50, 500]) {
+        const latest = heartbeatKeepaliveMs(hb, n) - hb / 2
+        const dues = [0, 0.25, 0.5, 0.999].map(u => keepaliveDueMs(hb, n, u))
+        for (const due of dues) {
+          assert.ok(due <= latest, `${n} nodes, ${hb} ms: due ${due} after ${latest}`)
+          assert.ok(due >= Math.min(heartbeatSpacingMs(n, hb), latest), `${n} nodes, ${hb} ms: due ${due} before the spacing`)
+        }
+        assert.equal(dues[0], latest)
+      }
+    }
+    // spread where the spacing leaves room: 16 nodes at 1 s (keepalive 4.8 s, spacing 3.2 s)
+    assert.equal(keepaliveDueMs(1000, 16, 0), 4300)
+    assert.ok(keepaliveDueMs(1000, 16, 0.5) < 4300)
+    // 50 nodes on the shipped 30 s (keepalive 30 s, spacing 10 s): due 15 s after the last heartbeat
+    // (the next 30 s tick), or as little as 10 s
+    assert.equal(keepaliveDueMs(30_000, 50, 0), 15_000)
+    assert.equal(keepaliveDueMs(30_000, 50, 0.999), 10_000)
   })
 
   it('a heartbeat is news when a worker fills up, frees, drains or a node gets a queue; not for every slot', () => {
