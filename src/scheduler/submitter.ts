@@ -12,7 +12,7 @@ import { TERMINAL_STATUSES, type AttemptView, type LedgerEntry, type SubmitReque
 import { WIRE_VERSION, type Receipt, type ReceiptEntry, type TaskRequest, type Result } from '../protocol/codec.ts'
 import type { CapabilityTable, TableEntry } from './capability-table.ts'
 import type { Journal, LedgerRow } from './journal.ts'
-import { canRun, estimatedFree, explainNoWorker, rankCandidates, type TaskNeeds } from './matching.ts'
+import { bestCandidate, canRun, estimatedFree, explainNoWorker, type TaskNeeds } from './matching.ts'
 import { credits, leaseTimeoutMs, reputation, retryBackoffMs } from './policy.ts'
 import { ReceiptSigner } from './receipts.ts'
 import { TaskIdGenerator } from './task-id.ts'
@@ -108,6 +108,7 @@ interface Task {
 }
 
 const TICK_MS = 100
+const NO_WORKERS: ReadonlySet<string> = new Set()
 /** The tick while nothing is queued or in flight (a worker that never submits, an idle gateway) */
 const IDLE_TICK_MS = 1000
 /** how often the queued-tasks gauge is recomputed */
@@ -588,17 +589,17 @@ export class Submitter {
           if (!free && !sweep) break
           const needs = this.needs(t)
           if (free) {
-            const ranked = rankCandidates(workers, needs, {
+            const best = bestCandidate(workers, needs, {
               inflight,
               rttMs,
               reputation: reputationOf,
-              failedOn: new Set(t.failedOn),
+              failedOn: t.failedOn.length === 0 ? NO_WORKERS : new Set(t.failedOn),
               full: p => (this.components.table.get(p)?.fullSince != null) || this.isUnreachable(p, now) || this.refused(t, p)
             })
-            const best = ranked[0]
             if (best != null) {
               this.offerTo(t, best.peerId)
-              free = anyFree()
+              // the offer changed only this worker's room: look at the others again once it has none
+              if (estimatedFree(best, inflight(best.peerId)) <= 0) free = anyFree()
               continue
             }
           }

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { canRun, estimatedFree, explainNoWorker, mismatch, rankCandidates, type MismatchReason, type RankContext, type TaskNeeds, type WorkerInfo } from '../../src/scheduler/matching.ts'
+import fc from 'fast-check'
+import { bestCandidate, canRun, estimatedFree, explainNoWorker, mismatch, rankCandidates, type MismatchReason, type RankContext, type TaskNeeds, type WorkerInfo } from '../../src/scheduler/matching.ts'
 import { claimDelayMs, credits, leaseTimeoutMs, reputation, retryBackoffMs } from '../../src/scheduler/policy.ts'
 import { matchesSelector, parseSelector, SelectorError, type Requirement } from '../../src/scheduler/selector.ts'
 
@@ -193,6 +194,41 @@ describe('rankCandidates', () => {
 
   it('returns nothing when every capable worker is full', () => {
     assert.deepEqual(rankCandidates([worker('a', { running: 4 }), worker('b')], needs('compute'), ctx({ inflight: () => 4 })), [])
+  })
+})
+
+describe('bestCandidate', () => {
+  it('is the first of rankCandidates, or undefined when it is empty', () => {
+    // few peer IDs and coarse values, so ties and every exclusion come up often
+    const arbWorker = fc.record({
+      peerId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'B', 'Qm1', 'Qm2'),
+      slots: fc.integer({ min: 0, max: 4 }),
+      running: fc.integer({ min: 0, max: 5 }),
+      load: fc.integer({ min: 0, max: 5 }),
+      draining: fc.boolean(),
+      zone: fc.constantFrom('a', 'b'),
+      handler: fc.boolean()
+    }).map(w => worker(w.peerId, { slots: w.slots, running: w.running, load: w.load, draining: w.draining, labels: { zone: w.zone }, taskTypes: w.handler ? ['compute'] : ['echo'] }))
+    const arbCase = fc.record({
+      workers: fc.uniqueArray(arbWorker, { selector: w => w.peerId, maxLength: 9 }),
+      selector: fc.constantFrom('', 'zone=a'),
+      inflight: fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 4 })),
+      rtt: fc.dictionary(fc.constantFrom('a', 'b', 'd'), fc.constantFrom(1, 5, 400)),
+      reputation: fc.dictionary(fc.constantFrom('a', 'c', 'e'), fc.constantFrom(0.2, 0.5, 0.9)),
+      failedOn: fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'Qm1'), { maxLength: 3 }),
+      full: fc.uniqueArray(fc.constantFrom('b', 'e', 'Qm2'), { maxLength: 2 })
+    })
+    fc.assert(fc.property(arbCase, c => {
+      const context = ctx({
+        inflight: p => c.inflight[p] ?? 0,
+        rttMs: p => c.rtt[p],
+        reputation: p => c.reputation[p] ?? 0.5,
+        failedOn: new Set(c.failedOn),
+        full: p => (c.full as string[]).includes(p)
+      })
+      const task = needs('compute', { selector: c.selector })
+      assert.equal(bestCandidate(c.workers, task, context)?.peerId, rankCandidates(c.workers, task, context)[0]?.peerId)
+    }), { numRuns: 2000, seed: 7 })
   })
 })
 
