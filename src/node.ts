@@ -11,7 +11,8 @@ import type { Registry } from 'prom-client'
 import type { Config } from './config/types.ts'
 import { Executor } from './executor/index.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { createMetrics, LintSafeRegistry, type Metrics } from './metrics/index.ts'
+import type { Metrics } from './metrics/index.ts'
+import { NOOP_METRICS } from './metrics/noop.ts'
 import { Discovery } from './network/discovery.ts'
 import { DEFAULT_PING_INTERVAL_MS, HealthMonitor } from './network/health-monitor.ts'
 import { defaultIdentityFile, loadIdentity, peerIdOf } from './network/identity.ts'
@@ -37,10 +38,15 @@ export const VERSION = '0.1.0'
 
 export interface NodeOptions {
   logger?: Logger
-  /** metrics registry; default: a new one per node */
+  /** metrics registry; default: a new one per node that keeps metrics */
   registry?: Registry
   /** start the HTTP API (default: config.api.enabled) */
   api?: boolean
+  /**
+   * keep metrics in a prom-client registry (default: with the HTTP API, which serves /metrics);
+   * without, the node counts nothing (NOOP_METRICS) and never loads prom-client
+   */
+  metrics?: boolean
   /**
    * bridge libp2p's own metrics (connections, streams, gossipsub, DHT) into the registry. The
    * bridge keeps process-global state, so only a process running one node turns it on.
@@ -135,7 +141,8 @@ const ADVERTISE_NEWCOMER_SPACING_MS = 5_000
 export class P2PNode {
   readonly config: Config
   readonly logger: Logger
-  readonly registry: Registry
+  /** set by start() on a node that keeps metrics */
+  registry?: Registry
   readonly api: NodeApi
   metrics?: Metrics
   libp2p?: P2PLibp2p
@@ -178,18 +185,20 @@ export class P2PNode {
   private draining = false
   private stopping?: Promise<void>
   private readonly withApi: boolean
+  private readonly withMetrics: boolean
   private readonly libp2pMetrics: boolean
 
   constructor (config: Config, options: NodeOptions = {}) {
     this.config = config
     this.logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format })
-    this.registry = options.registry ?? new LintSafeRegistry()
+    this.registry = options.registry
     this.libp2pMetrics = options.libp2pMetrics ?? false
     this.keepaliveU = this.random()
     this.advertiseU = this.random()
     // a peer is expired after three missed heartbeats; an idle one heartbeats every keepalive
     this.table = new CapabilityTable(tableExpiryMs(config.node.heartbeatIntervalMs))
     this.withApi = options.api ?? config.api.enabled
+    this.withMetrics = options.metrics ?? (this.withApi || this.registry != null)
     this.api = this.createApi()
   }
 
@@ -211,9 +220,16 @@ export class P2PNode {
     const privateKey = await loadIdentity(node.identityFile ?? defaultIdentityFile(node.dataDir), node.identityFile == null)
     this.peerId = peerIdOf(privateKey)
     const swarmKey = network.privateKeyFile != null ? await readSwarmKey(network.privateKeyFile) : undefined
-    // prom-client's process and Node.js metrics sample the event loop on a timer of their own: only
-    // worth it where someone can scrape them
-    this.metrics = createMetrics({ registry: this.registry, api: this.api, defaultMetrics: this.withApi })
+    let registry: Registry | undefined
+    if (this.withMetrics) {
+      const { createMetrics, LintSafeRegistry } = await import('./metrics/index.ts')
+      registry = this.registry ??= new LintSafeRegistry()
+      // prom-client's process and Node.js metrics sample the event loop on a timer of their own: only
+      // worth it where someone can scrape them
+      this.metrics = createMetrics({ registry, api: this.api, defaultMetrics: this.withApi })
+    } else {
+      this.metrics = NOOP_METRICS
+    }
     const metrics = this.metrics
     // the connection gater: security.allow_peers, plus peers banned for misbehaving
     const guard = new PeerGuard({
@@ -229,8 +245,8 @@ export class P2PNode {
       swarmKey,
       connectionGater: guard.gater(),
       // imported only when bridged: it wraps every stream to count bytes, and costs memory to load
-      metrics: this.libp2pMetrics
-        ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+      metrics: this.libp2pMetrics && registry != null
+        ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
         : undefined
     })
     this.libp2p = libp2p

@@ -49,8 +49,12 @@ export interface PlainCounter { inc(value?: number): void }
 export interface PlainGauge { set(value: number): void, inc(value?: number): void, dec(value?: number): void }
 export interface PlainHistogram { observe(seconds: number): void, startTimer(): () => number }
 
+/**
+ * What the node counts, as its components see it. `createMetrics` backs it with prom-client for a
+ * node that serves /metrics; a node that serves nothing gets NOOP_METRICS (./noop.ts) and never
+ * loads prom-client.
+ */
 export interface Metrics {
-  registry: Registry
   /** computed on scrape from api.peers() when an api is given */
   peersConnected: LabelledGauge<{ role: PeerRoleLabel }>
   /** computed on scrape from api.peers() when an api is given */
@@ -154,7 +158,12 @@ export interface MetricsInit {
   defaultMetrics?: boolean
 }
 
-export function createMetrics (init: MetricsInit = {}): Metrics {
+/** Metrics kept in a prom-client registry, which /metrics serves. */
+export interface PromMetrics extends Metrics {
+  registry: Registry
+}
+
+export function createMetrics (init: MetricsInit = {}): PromMetrics {
   const registry = init.registry ?? new LintSafeRegistry()
   const registers = [registry]
   const api = init.api

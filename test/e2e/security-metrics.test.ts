@@ -21,7 +21,7 @@ function valueIn (text: string, name: string): number | undefined {
 }
 
 async function series (node: P2PNode, name: string): Promise<number | undefined> {
-  return valueIn(await node.metrics!.registry.metrics(), name)
+  return valueIn(await node.registry!.metrics(), name)
 }
 
 describe('metrics of the hostile-peer defences', { timeout: 120_000 }, () => {
@@ -62,7 +62,7 @@ describe('metrics of the hostile-peer defences', { timeout: 120_000 }, () => {
       await new Promise(resolve => setImmediate(resolve))
     }
     await until('W to hang up on the flooder', () => w.libp2p!.getConnections(h.peerId).length === 0, 10_000)
-    const text = await w.metrics!.registry.metrics()
+    const text = await w.registry!.metrics()
     const limited = valueIn(text, 'p2p_rate_limited_total{surface="gossip"}') ?? 0
     const rejected = valueIn(text, 'p2p_gossip_messages_rejected_total{topic="heartbeat",reason="rate_limited"}') ?? 0
     assert.ok(limited >= 1, `rate limited ${limited} after ${sent} messages`)

@@ -33,7 +33,8 @@ export class TestNet {
       env: {},
       overrides: { 'node.data_dir': join(dir, name), 'log.level': process.env.TEST_LOG_LEVEL ?? 'silent', ...overrides }
     })
-    const node = new P2PNode(config, { logger: createLogger({ level: config.log.level, format: 'pretty', bindings: { node: name } }), api: false })
+    // metrics kept without the API, so tests can read what /metrics would serve (node.registry)
+    const node = new P2PNode(config, { logger: createLogger({ level: config.log.level, format: 'pretty', bindings: { node: name } }), api: false, metrics: true })
     this.cleanups.push(async () => { await node.stop().catch(() => {}) })
     return node
   }
