@@ -83,8 +83,10 @@ export class P2PNet implements TaskSystem {
         ...init.gatewayOverrides
       }
     })
-    // errors only: a gateway that starts before its workers warns that it has no peers
-    this.gateway = new gw.P2PNode(config, { api: false, logger: gw.createLogger({ level: 'error', format: 'json', bindings: { node: 'gateway' } }) })
+    // errors only: a gateway that starts before its workers warns that it has no peers. It keeps
+    // its metrics, as a deployed submitter (which takes submissions over the HTTP API) does; the
+    // workers, without the API, keep none (like BullMQ's)
+    this.gateway = new gw.P2PNode(config, { api: false, metrics: true, logger: gw.createLogger({ level: 'error', format: 'json', bindings: { node: 'gateway' } }) })
     // time each worker's first appearance in the gateway's capability table (it is schedulable then)
     const table = this.gateway.table
     const advertise = table.advertise.bind(table)
