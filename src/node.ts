@@ -354,7 +354,8 @@ export class P2PNode {
         capabilities: this.capabilities,
         labels: node.labels,
         leaseIntervalMs,
-        resultRetentionMs: 10 * 60_000
+        resultRetentionMs: 10 * 60_000,
+        prefetch: tasks.prefetch
       })
     }
 
@@ -484,6 +485,7 @@ export class P2PNode {
       labels: Object.fromEntries(msg.labels),
       taskTypes: msg.taskTypes,
       slots: msg.slots,
+      prefetch: msg.prefetch,
       addrs: msg.addrs,
       seq: msg.seq
     })
@@ -528,6 +530,7 @@ export class P2PNode {
     if (this.libp2p == null || this.gossip == null) return
     this.advSeq = BigInt(Date.now()) * 1000n > this.advSeq ? BigInt(Date.now()) * 1000n : this.advSeq + 1n
     const slots = this.draining ? 0 : (this.executor?.slots ?? 0)
+    const prefetch = slots > 0 ? this.config.tasks.prefetch : 0
     const taskTypes = this.executor?.types() ?? []
     const msg = {
       version: WIRE_VERSION,
@@ -538,11 +541,12 @@ export class P2PNode {
       labels: new Map(Object.entries(this.config.node.labels)),
       taskTypes,
       slots,
+      prefetch,
       addrs: this.selfAddrs(),
       seq: this.advSeq,
       timestamp: BigInt(Date.now())
     }
-    this.table.advertise({ peerId: this.peerId, role: this.role, capabilities: msg.capabilities, labels: this.config.node.labels, taskTypes, slots, addrs: msg.addrs, seq: this.advSeq })
+    this.table.advertise({ peerId: this.peerId, role: this.role, capabilities: msg.capabilities, labels: this.config.node.labels, taskTypes, slots, prefetch, addrs: msg.addrs, seq: this.advSeq })
     this.selfHeartbeat()
     this.advertisedOnce = true
     this.lastPeriodicAdvertise = Date.now()

@@ -56,6 +56,8 @@ export const SCHEMA = {
   },
   tasks: {
     slots: { kind: 'int', default: 4, min: 0, max: 10_000 },
+    // accepted tasks that may wait for a slot on this worker; not set: as many as there are slots
+    prefetch: { kind: 'int', min: 0, max: 10_000 },
     default_timeout: { kind: 'duration', default: 60 * SECOND, min: 10, max: DAY },
     max_attempts: { kind: 'int', default: 3, min: 1, max: 100 },
     queue_timeout: { kind: 'duration', default: 5 * 60 * SECOND, min: 10, max: 7 * DAY },

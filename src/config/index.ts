@@ -114,6 +114,7 @@ export function parseConfig (text: string, source: string, options: ParseOptions
     },
     tasks: {
       slots: num('tasks', 'slots'),
+      prefetch: (read('tasks', 'prefetch') as number | undefined) ?? num('tasks', 'slots'),
       defaultTimeoutMs: num('tasks', 'default_timeout'),
       maxAttempts: num('tasks', 'max_attempts'),
       queueTimeoutMs: num('tasks', 'queue_timeout'),

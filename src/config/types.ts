@@ -61,6 +61,8 @@ export interface Config {
   }
   tasks: {
     slots: number
+    /** accepted tasks that may wait for a slot (tasks.prefetch; default: slots) */
+    prefetch: number
     defaultTimeoutMs: number
     maxAttempts: number
     queueTimeoutMs: number

@@ -72,6 +72,7 @@ export function decodeAdvertisement (bytes: Uint8Array, network: string): Capabi
   for (const [k, v] of msg.labels) { checkString('label key', k, 64); checkString('label value', v) }
   for (const a of msg.addrs) checkString('address', a, 512)
   if (msg.slots > 100_000) throw new ProtocolError('invalid', 'slots out of range')
+  if (msg.prefetch > 100_000) throw new ProtocolError('invalid', 'prefetch out of range')
   return msg
 }
 

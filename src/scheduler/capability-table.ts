@@ -25,6 +25,8 @@ export interface AdvertisementInput {
   labels: Record<string, string>
   taskTypes: string[]
   slots: number
+  /** accepted tasks that may wait for a slot (absent: 0) */
+  prefetch?: number
   addrs: string[]
   seq: bigint
 }
@@ -69,6 +71,7 @@ export class CapabilityTable {
       labels: a.labels,
       taskTypes: a.taskTypes,
       slots: a.slots,
+      prefetch: a.prefetch ?? 0,
       addrs: a.addrs,
       advertisedSeq: a.seq,
       running: old?.running ?? 0,
@@ -82,7 +85,7 @@ export class CapabilityTable {
     }
     this.entries.set(a.peerId, entry)
     if (old == null) return 'new'
-    const same = old.role === entry.role && old.slots === entry.slots && sameList(old.capabilities, entry.capabilities) &&
+    const same = old.role === entry.role && old.slots === entry.slots && old.prefetch === entry.prefetch && sameList(old.capabilities, entry.capabilities) &&
       sameList(old.taskTypes, entry.taskTypes) && JSON.stringify(old.labels) === JSON.stringify(entry.labels)
     return same ? 'same' : 'changed'
   }

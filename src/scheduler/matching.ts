@@ -9,6 +9,8 @@ export interface WorkerInfo {
   labels: Readonly<Record<string, string>>
   taskTypes: readonly string[]
   slots: number
+  /** accepted tasks that may wait for a slot on the worker (absent: 0) */
+  prefetch?: number
   /** running tasks as of the latest heartbeat */
   running: number
   load: number
@@ -48,9 +50,14 @@ export interface RankContext {
   full: (peerId: string) => boolean
 }
 
-/** Free slots as this submitter estimates them: the heartbeat's view, corrected by its own placements. */
+/**
+ * Room for more attempts as this submitter estimates it: slots and prefetch places less the
+ * heartbeat's running count or this submitter's own placements there (accepted or offered),
+ * whichever is more. With prefetch the room exceeds the free slots: more than `prefetch` means a
+ * slot is free.
+ */
 export function estimatedFree (w: WorkerInfo, inflight: number): number {
-  return Math.max(0, w.slots - Math.max(w.running, inflight))
+  return Math.max(0, w.slots + (w.prefetch ?? 0) - Math.max(w.running, inflight))
 }
 
 /**
@@ -59,13 +66,21 @@ export function estimatedFree (w: WorkerInfo, inflight: number): number {
  * score prefers most free capacity, then reputation, low load and RTT; a worker where this task
  * already failed scores last (used only when no other can serve).
  */
+const FREE_SLOT_SCORE = 16
+
 function candidateScore (w: WorkerInfo, task: TaskNeeds, ctx: RankContext, avoidFailed: boolean): number | undefined {
   const failed = ctx.failedOn.size > 0 && ctx.failedOn.has(w.peerId)
   if ((avoidFailed && failed) || !canRun(w, task) || ctx.full(w.peerId)) return undefined
   const free = estimatedFree(w, ctx.inflight(w.peerId))
   if (free <= 0) return undefined
   const rtt = ctx.rttMs(w.peerId) ?? 5
-  return (free / w.slots) * 4 + ctx.reputation(w.peerId) * 2 - Math.min(w.load, 4) * 0.25 - Math.min(rtt, 1000) / 250 -
+  const prefetch = w.prefetch ?? 0
+  const freeSlots = free - prefetch
+  // a free slot outweighs everything but an earlier failure here (reputation, load and RTT add up
+  // to at most 7), so prefetch places are used only once no candidate has a free slot; among
+  // those, the one with most places left
+  const room = freeSlots > 0 ? FREE_SLOT_SCORE + (freeSlots / w.slots) * 4 : free / prefetch
+  return room + ctx.reputation(w.peerId) * 2 - Math.min(w.load, 4) * 0.25 - Math.min(rtt, 1000) / 250 -
     (failed ? 100 : 0)
 }
 

@@ -207,6 +207,7 @@ describe('gossip decoders', () => {
     addrs: ['/ip4/127.0.0.1/tcp/4001'],
     seq: 5n,
     timestamp: 10n,
+    prefetch: 0,
     ...extra
   })
   const beat = (extra: Partial<HeartBeat> = {}): HeartBeat => ({
@@ -218,6 +219,7 @@ describe('gossip decoders', () => {
 
   it('round-trips every gossip message', () => {
     assert.deepEqual(decodeAdvertisement(CapabilityAdvertisement.encode(adv()), NET), adv())
+    assert.deepEqual(decodeAdvertisement(CapabilityAdvertisement.encode(adv({ prefetch: 16 })), NET), adv({ prefetch: 16 }))
     assert.deepEqual(decodeHeartbeat(HeartBeat.encode(beat()), NET), beat())
     assert.deepEqual(decodeTaskRequest(TaskRequest.encode(task()), NET, MAX_GOSSIP_BYTES.tasks), task())
     assert.deepEqual(decodeTaskResponse(TaskResponse.encode(response()), NET), response())
@@ -229,6 +231,7 @@ describe('gossip decoders', () => {
       [{ version: 2 }, 'invalid'],
       [{ role: 'admin' }, 'invalid'],
       [{ slots: 100_001 }, 'invalid'],
+      [{ prefetch: 100_001 }, 'invalid'],
       [{ capabilities: ['c'.repeat(65)] }, 'invalid'],
       [{ taskTypes: ['t'.repeat(65)] }, 'invalid'],
       [{ labels: new Map([['k'.repeat(65), 'v']]) }, 'invalid'],

@@ -207,8 +207,9 @@ describe('bestCandidate', () => {
       load: fc.integer({ min: 0, max: 5 }),
       draining: fc.boolean(),
       zone: fc.constantFrom('a', 'b'),
-      handler: fc.boolean()
-    }).map(w => worker(w.peerId, { slots: w.slots, running: w.running, load: w.load, draining: w.draining, labels: { zone: w.zone }, taskTypes: w.handler ? ['compute'] : ['echo'] }))
+      handler: fc.boolean(),
+      prefetch: fc.constantFrom(0, 0, 2)
+    }).map(w => worker(w.peerId, { slots: w.slots, prefetch: w.prefetch, running: w.running, load: w.load, draining: w.draining, labels: { zone: w.zone }, taskTypes: w.handler ? ['compute'] : ['echo'] }))
     const arbCase = fc.record({
       workers: fc.uniqueArray(arbWorker, { selector: w => w.peerId, maxLength: 9 }),
       selector: fc.constantFrom('', 'zone=a'),
@@ -229,6 +230,30 @@ describe('bestCandidate', () => {
       const task = needs('compute', { selector: c.selector })
       assert.equal(bestCandidate(c.workers, task, context)?.peerId, rankCandidates(c.workers, task, context)[0]?.peerId)
     }), { numRuns: 2000, seed: 7 })
+  })
+})
+
+describe('prefetch places', () => {
+  it('estimatedFree counts them as room beyond the slots', () => {
+    assert.equal(estimatedFree(worker('w', { slots: 4, prefetch: 4, running: 4 }), 0), 4)
+    assert.equal(estimatedFree(worker('w', { slots: 4, prefetch: 4, running: 0 }), 6), 2)
+    assert.equal(estimatedFree(worker('w', { slots: 4, prefetch: 4, running: 0 }), 8), 0)
+  })
+
+  it('a worker with a free slot ranks above every one with only prefetch places left, whatever its reputation, load or RTT', () => {
+    fc.assert(fc.property(
+      fc.record({ inflight: fc.integer({ min: 0, max: 3 }), load: fc.integer({ min: 0, max: 8 }), rtt: fc.integer({ min: 0, max: 5000 }), rep: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      fc.record({ inflight: fc.integer({ min: 4, max: 7 }), load: fc.integer({ min: 0, max: 8 }), rtt: fc.integer({ min: 0, max: 5000 }), rep: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      (slot, queue) => {
+        const ws = [worker('has-slot', { slots: 4, prefetch: 4, load: slot.load }), worker('prefetch-only', { slots: 4, prefetch: 4, load: queue.load })]
+        const c = ctx({
+          inflight: p => p === 'has-slot' ? slot.inflight : queue.inflight,
+          rttMs: p => p === 'has-slot' ? slot.rtt : queue.rtt,
+          reputation: p => p === 'has-slot' ? slot.rep : queue.rep
+        })
+        assert.deepEqual(rankCandidates(ws, needs('compute'), c).map(w => w.peerId), ['has-slot', 'prefetch-only'])
+        assert.equal(bestCandidate(ws, needs('compute'), c)?.peerId, 'has-slot')
+      }), { numRuns: 500, seed: 11 })
   })
 })
 

@@ -593,14 +593,14 @@ describe('WorkerRuntime', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true })
   })
 
-  async function runtime (epoch?: () => number): Promise<{ rt: WorkerRuntime, sent: Sent[], executor: Executor, self: string }> {
+  async function runtime (epoch?: () => number, prefetch = 0): Promise<{ rt: WorkerRuntime, sent: Sent[], executor: Executor, self: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'p2p-worker-rt-'))
     dirs.push(dir)
     const self = (await peer()).id
     const executor = new Executor({ handlers: { sleep: { builtin: 'sleep' }, echo: { builtin: 'echo' } }, slots: 2, defaultTimeoutMs: 10_000 })
     const sent: Sent[] = []
     const rt = new WorkerRuntime({ executor, logger: silentLogger, send: async (to, frame) => { sent.push({ to, frame, at: Date.now() }) }, epoch, onLoadChange: () => {} }, {
-      selfId: self, dataDir: dir, capabilities: ['sleep', 'echo'], labels: {}, leaseIntervalMs: LEASE_MS, resultRetentionMs: 60_000
+      selfId: self, dataDir: dir, capabilities: ['sleep', 'echo'], labels: {}, leaseIntervalMs: LEASE_MS, resultRetentionMs: 60_000, prefetch
     })
     rt.start()
     return { rt, sent, executor, self }
@@ -678,6 +678,43 @@ describe('WorkerRuntime', () => {
       // a cancel from someone else leaves the attempt alone
       rt.onFrame(mallory, { kind: 'cancel', cancel: { id: 'b1', attempt: 1 } })
       assert.equal(rt.runningCount, 2)
+    } finally {
+      rt.stop()
+    }
+  })
+
+  it('with prefetch, accepts offers beyond its slots, runs them in order as slots free, renews them, and forgets a cancelled one', async () => {
+    const { rt, sent, executor } = await runtime(undefined, 2)
+    const s = (await peer()).id
+    const kinds = (id: string): string[] => sent.filter(x => JSON.stringify(x.frame).includes(`"${id}"`)).map(x => x.frame.kind)
+    try {
+      // 2 slots busy with short sleeps, 2 prefetched behind them, the fifth refused
+      for (const id of ['p1', 'p2']) rt.onFrame(s, offer(s, id, 'sleep', '150'))
+      for (const id of ['q1', 'q2', 'q3']) rt.onFrame(s, offer(s, id, 'echo', id))
+      await nextTurn()
+      assert.deepEqual(kinds('q1'), ['accept'], 'prefetched: accepted, not run')
+      assert.deepEqual(kinds('q2'), ['accept'])
+      assert.ok(kinds('q3').includes('refuse'), 'beyond slots and prefetch: refused')
+      assert.equal(executor.running, 2, 'only the slots run')
+      assert.equal(rt.runningCount, 4)
+      assert.equal(rt.waitingCount, 2)
+      // a cancelled prefetched attempt is answered at once and never runs
+      rt.onFrame(s, { kind: 'cancel', cancel: { id: 'q2', attempt: 1 } })
+      assert.deepEqual(kinds('q2'), ['accept', 'cancelAck'])
+      assert.equal(rt.runningCount, 3)
+      // the lease renewal covers the prefetched attempt too
+      await waitFor(() => sent.some(x => x.frame.kind === 'renew' && x.frame.renew.ids.includes('q1')) ? true : undefined, { timeoutMs: 5000, what: 'a renewal naming q1' })
+      // q1 runs on the first slot that frees, after p1 or p2 ended, and q2 never does
+      await waitFor(() => kinds('q1').includes('result') ? true : undefined, { timeoutMs: 5000, what: 'q1 run once a slot freed' })
+      const resultAt = (id: string): number => sent.find(x => x.frame.kind === 'result' && x.frame.result.id === id)?.at ?? Number.NaN
+      assert.ok(resultAt('q1') >= Math.min(resultAt('p1'), resultAt('p2')), 'q1 waited for a slot')
+      await nextTurn()
+      assert.deepEqual(kinds('q2'), ['accept', 'cancelAck'], 'the cancelled attempt never ran')
+      assert.equal(rt.waitingCount, 0)
+      await waitFor(() => executor.running === 0 && rt.runningCount === 0 ? true : undefined, { timeoutMs: 5000, what: 'every slot given back' })
+      // the slots are free again: two new offers both run at once
+      for (const id of ['r1', 'r2']) rt.onFrame(s, offer(s, id, 'sleep', '100000'))
+      assert.equal(executor.running, 2)
     } finally {
       rt.stop()
     }

@@ -15,6 +15,7 @@ export interface CapabilityAdvertisement {
   addrs: string[]
   seq: bigint
   timestamp: bigint
+  prefetch: number
 }
 
 export namespace CapabilityAdvertisement {
@@ -202,6 +203,11 @@ export namespace CapabilityAdvertisement {
           w.uint64(obj.timestamp)
         }
 
+        if ((obj.prefetch != null && obj.prefetch !== 0)) {
+          w.uint32(96)
+          w.uint32(obj.prefetch)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -217,7 +223,8 @@ export namespace CapabilityAdvertisement {
           slots: 0,
           addrs: [],
           seq: 0n,
-          timestamp: 0n
+          timestamp: 0n,
+          prefetch: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -289,6 +296,10 @@ export namespace CapabilityAdvertisement {
             }
             case 11: {
               obj.timestamp = reader.uint64()
+              break
+            }
+            case 12: {
+              obj.prefetch = reader.uint32()
               break
             }
             default: {
@@ -422,6 +433,13 @@ export namespace CapabilityAdvertisement {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.prefetch`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -493,6 +511,11 @@ export namespace CapabilityAdvertisement {
     value: bigint
   }
 
+  export interface CapabilityAdvertisementPrefetchFieldEvent {
+    field: '$.prefetch'
+    value: number
+  }
+
   export function encode (obj: Partial<CapabilityAdvertisement>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapabilityAdvertisement.codec())
   }
@@ -501,7 +524,7 @@ export namespace CapabilityAdvertisement {
     return decodeMessage(buf, CapabilityAdvertisement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityAdvertisement>): Generator<CapabilityAdvertisementVersionFieldEvent | CapabilityAdvertisementNetworkFieldEvent | CapabilityAdvertisementPeerFieldEvent | CapabilityAdvertisementRoleFieldEvent | CapabilityAdvertisementCapabilitiesFieldEvent | CapabilityAdvertisementLabelsFieldEvent | CapabilityAdvertisementTaskTypesFieldEvent | CapabilityAdvertisementSlotsFieldEvent | CapabilityAdvertisementAddrsFieldEvent | CapabilityAdvertisementSeqFieldEvent | CapabilityAdvertisementTimestampFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityAdvertisement>): Generator<CapabilityAdvertisementVersionFieldEvent | CapabilityAdvertisementNetworkFieldEvent | CapabilityAdvertisementPeerFieldEvent | CapabilityAdvertisementRoleFieldEvent | CapabilityAdvertisementCapabilitiesFieldEvent | CapabilityAdvertisementLabelsFieldEvent | CapabilityAdvertisementTaskTypesFieldEvent | CapabilityAdvertisementSlotsFieldEvent | CapabilityAdvertisementAddrsFieldEvent | CapabilityAdvertisementSeqFieldEvent | CapabilityAdvertisementTimestampFieldEvent | CapabilityAdvertisementPrefetchFieldEvent> {
     return streamMessage(buf, CapabilityAdvertisement.codec(), opts)
   }
 }
