@@ -42,7 +42,7 @@ const log = (msg: string): void => { process.stderr.write(`${msg}\n`) }
 
 async function startSystem (system: SystemName, opts: Options, dir: string): Promise<TaskSystem> {
   return system === 'p2p'
-    ? P2PNet.start({ dir, workers: opts.workers, slots: opts.slots, probe: true, relayTransport: opts.relayTransport })
+    ? P2PNet.start({ dir, workers: opts.workers, slots: opts.slots, probe: true, relayTransport: opts.relayTransport, prefetch: opts.prefetch })
     : BullmqSystem.start({ dir, workers: opts.workers, concurrency: opts.slots, probe: true })
 }
 

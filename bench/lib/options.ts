@@ -94,6 +94,8 @@ export interface Options {
   shareNetwork: boolean
   /** keep the workers' circuit-relay transport on (off by default: the bench network has no relay) */
   relayTransport: boolean
+  /** the p2p workers' tasks.prefetch (unset: the node's default, as many as its slots) */
+  prefetch?: number
   /** children run the TypeScript sources through tsx instead of the esbuild bundle (lib/build.ts) */
   fromSource: boolean
 }
@@ -110,6 +112,7 @@ export const USAGE = `npm run bench -- [options]
   --profile DIR       CPU profiles of the bench process (gateway/producer) and the first worker for every measured phase
   --share-network     one network per system and run for the load scenarios (default with --quick)
   --relay-transport   keep the workers' circuit-relay transport on (the bench network has no relay)
+  --prefetch N        the p2p workers' tasks.prefetch (default: the node's, as many as --slots)
   --scale-workers a,b       worker counts of the scale scenario (default 4,16,50; --quick 1,2)
   --propagation-sizes a,b   network sizes of the propagation scenario (default 10,25,50; --quick 3)
   --from-source       child processes (p2p and BullMQ workers) run the TypeScript sources through tsx
@@ -130,6 +133,7 @@ export function parseOptions (argv: string[]): Options {
       profile: { type: 'string' },
       'share-network': { type: 'boolean' },
       'relay-transport': { type: 'boolean', default: false },
+      prefetch: { type: 'string' },
       'from-source': { type: 'boolean', default: false },
       'scale-workers': { type: 'string' },
       'propagation-sizes': { type: 'string' },
@@ -172,6 +176,7 @@ export function parseOptions (argv: string[]): Options {
     counts,
     shareNetwork: values['share-network'] ?? quick,
     relayTransport: values['relay-transport'] ?? false,
+    ...(values.prefetch != null ? { prefetch: int(values.prefetch, 0, 'prefetch', 0, 10_000) } : {}),
     fromSource: values['from-source'] ?? false
   }
 }

@@ -37,6 +37,8 @@ export interface P2PNetInit {
   workerOverrides?: Record<string, unknown>
   /** keep the workers' circuit-relay transport on (off: the bench network has no relay) */
   relayTransport?: boolean
+  /** the workers' tasks.prefetch (default: the node's own default, as many as their slots) */
+  prefetch?: number
 }
 
 export interface WorkerProc {
@@ -153,6 +155,7 @@ export class P2PNet implements TaskSystem {
     const configFile = join(dataDir, 'node.yaml')
     await writeFile(configFile, stringify(nodeConfig(role, dataDir, this.gatewayAddr, this.init.slots, label, {
       ...(this.init.relayTransport === true ? { 'network.enable_relay': true } : {}),
+      ...(this.init.prefetch != null ? { 'tasks.prefetch': this.init.prefetch } : {}),
       ...this.init.workerOverrides
     })))
     const cmd = options.script === 'node-proc' ? scripts().nodeProc : scripts().p2pNode

@@ -44,7 +44,7 @@ class Observer {
 
 async function measureSize (ctx: ScenarioContext, size: number): Promise<{ samples: number[], fromSpawn: number[], toAll: number[], missing: number }> {
   const { opts } = ctx
-  const net = await P2PNet.startGatewayOnly({ dir: `${ctx.dir}/n${size}`, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport })
+  const net = await P2PNet.startGatewayOnly({ dir: `${ctx.dir}/n${size}`, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport, prefetch: opts.prefetch })
   const obs = new Observer()
   const gatewaySeen = new Map<string, number>()
   obs.seen.set(net.gateway.peerId, gatewaySeen)

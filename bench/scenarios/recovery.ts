@@ -79,7 +79,7 @@ async function trial (net: P2PNet, ctx: ScenarioContext, signal: 'SIGKILL' | 'SI
 async function p2pRecovery (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { opts } = ctx
   // a hung worker leaves one fewer: keep at least two for the second trial
-  const net = await P2PNet.start({ dir: ctx.dir, workers: Math.max(3, opts.workers), slots: opts.slots, probe: false, relayTransport: opts.relayTransport })
+  const net = await P2PNet.start({ dir: ctx.dir, workers: Math.max(3, opts.workers), slots: opts.slots, probe: false, relayTransport: opts.relayTransport, prefetch: opts.prefetch })
   try {
     const killed = await trial(net, ctx, 'SIGKILL')
     const hung = await trial(net, ctx, 'SIGSTOP')

@@ -28,7 +28,7 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
     const t0 = performance.now()
     let net: P2PNet
     try {
-      net = await P2PNet.start({ dir: `${ctx.dir}/w${size}`, workers: size, slots: opts.slots, probe: true, relayTransport: opts.relayTransport }, 60_000 + size * 3000)
+      net = await P2PNet.start({ dir: `${ctx.dir}/w${size}`, workers: size, slots: opts.slots, probe: true, relayTransport: opts.relayTransport, prefetch: opts.prefetch }, 60_000 + size * 3000)
     } catch (err) {
       // a size whose network never becomes schedulable is a result, not the end of the scenario
       notUp++

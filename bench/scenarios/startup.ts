@@ -38,7 +38,7 @@ async function settledRss (children: readonly Child[], idleMs: number): Promise<
 async function p2pStartup (ctx: ScenarioContext): Promise<ScenarioResult> {
   const { opts } = ctx
   // with --profile the first worker runs under --cpu-prof from its first instruction (module loading included)
-  const net = await P2PNet.startGatewayOnly({ dir: ctx.dir, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport, ...(ctx.profileDir != null ? { cpuProfDir: ctx.profileDir } : {}) })
+  const net = await P2PNet.startGatewayOnly({ dir: ctx.dir, workers: 0, slots: opts.slots, probe: false, relayTransport: opts.relayTransport, prefetch: opts.prefetch, ...(ctx.profileDir != null ? { cpuProfDir: ctx.profileDir } : {}) })
   try {
     const started: number[] = []
     const connected: number[] = []
