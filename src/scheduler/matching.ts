@@ -60,14 +60,15 @@ export function estimatedFree (w: WorkerInfo, inflight: number): number {
   return Math.max(0, w.slots + (w.prefetch ?? 0) - Math.max(w.running, inflight))
 }
 
-/**
- * A worker's score for a task, or undefined when it is no candidate (cannot run it, full, refused,
- * no free slot, or the task failed there while another capable worker exists: `avoidFailed`). The
- * score prefers most free capacity, then reputation, low load and RTT; a worker where this task
- * already failed scores last (used only when no other can serve).
- */
+/** What a free slot adds to a worker's score: more than reputation, load and RTT can (7 at most). */
 const FREE_SLOT_SCORE = 16
 
+/**
+ * A worker's score for a task, or undefined when it is no candidate (cannot run it, full, refused,
+ * no room, or the task failed there while another capable worker exists: `avoidFailed`). The
+ * score prefers a free slot, then most free capacity, reputation, low load and RTT; a worker where
+ * this task already failed scores last (used only when no other can serve).
+ */
 function candidateScore (w: WorkerInfo, task: TaskNeeds, ctx: RankContext, avoidFailed: boolean): number | undefined {
   const failed = ctx.failedOn.size > 0 && ctx.failedOn.has(w.peerId)
   if ((avoidFailed && failed) || !canRun(w, task) || ctx.full(w.peerId)) return undefined

@@ -81,7 +81,7 @@ const key = (id: string, attempt: number): string => `${id}#${attempt}`
 export class WorkerRuntime {
   /** every attempt held: running on a slot, or waiting for one in `waiting` */
   private readonly running = new Map<string, Running>()
-  /** prefetched attempts in the order they were accepted (a cancelled one is dropped when reached) */
+  /** prefetched attempts in the order they were accepted */
   private readonly waiting: Running[] = []
   private readonly unacked = new Map<string, Unacked>()
   /** slots reserved by claims awaiting an offer */
@@ -262,9 +262,8 @@ export class WorkerRuntime {
   }
 
   /**
-   * A slot that frees goes to the first prefetched attempt still wanted (a cancelled one was
-   * answered when cancelled), before a claim or an offer could take it: while any attempt waits,
-   * no slot is free.
+   * A slot that frees goes to the first prefetched attempt, before a claim or an offer could take
+   * it: while any attempt waits, no slot is free. (One no longer held, after stop(), is skipped.)
    */
   private handOver (lease: SlotLease): void {
     while (this.waiting.length > 0) {
@@ -334,8 +333,10 @@ export class WorkerRuntime {
     this.releaseClaim(k, from)
     const run = this.running.get(k)
     if (run?.submitter === from && run.lease == null) {
-      // prefetched, not started: forget it (nextWaiting skips it) and say so
+      // prefetched, not started: forget it and say so
       this.running.delete(k)
+      const i = this.waiting.indexOf(run)
+      if (i >= 0) this.waiting.splice(i, 1)
       this.components.send(from, { kind: 'cancelAck', cancelAck: { id, attempt } }).catch(() => {})
     } else if (run?.submitter === from) {
       run.abort.abort(new Error('cancelled by the submitter'))

@@ -702,6 +702,7 @@ describe('WorkerRuntime', () => {
       rt.onFrame(s, { kind: 'cancel', cancel: { id: 'q2', attempt: 1 } })
       assert.deepEqual(kinds('q2'), ['accept', 'cancelAck'])
       assert.equal(rt.runningCount, 3)
+      assert.equal(rt.waitingCount, 1, 'its place is free again')
       // the lease renewal covers the prefetched attempt too
       await waitFor(() => sent.some(x => x.frame.kind === 'renew' && x.frame.renew.ids.includes('q1')) ? true : undefined, { timeoutMs: 5000, what: 'a renewal naming q1' })
       // q1 runs on the first slot that frees, after p1 or p2 ended, and q2 never does
