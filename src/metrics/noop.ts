@@ -1,8 +1,8 @@
 /**
  * Metrics that count nothing, for a node without the HTTP API: nothing can scrape its metrics, so
- * they are not kept, and prom-client (about 10 MiB of an idle process's RSS once bundled, with the
- * Node.js modules it loads, and a label hash per increment on every gossip message and task) is
- * never imported. Type-only imports: this module loads nothing.
+ * they are not kept, and prom-client (a label hash per increment on every gossip message and task;
+ * about 1 MiB of an idle worker's RSS, most of what it loads being shared with the rest of the
+ * node) is never imported. Type-only imports: this module loads nothing.
  */
 import type { Metrics } from './index.ts'
 

@@ -108,6 +108,7 @@ interface Task {
 }
 
 const TICK_MS = 100
+/** a task's failedOn while it has failed nowhere (placement asks for it once per task) */
 const NO_WORKERS: ReadonlySet<string> = new Set()
 /** The tick while nothing is queued or in flight (a worker that never submits, an idle gateway) */
 const IDLE_TICK_MS = 1000
