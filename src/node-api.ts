@@ -98,6 +98,8 @@ export interface NodeStatus {
   draining: boolean
   tasks: { queued: number, running: number, succeeded: number, failed: number, other: number }
   relayReservations: string[]
+  /** subscribed to the heartbeat topic: hears every worker's load (bootstraps, relays, submitters) */
+  followsLoad: boolean
 }
 
 export interface NetworkStats {

@@ -130,6 +130,15 @@ export function advertiseIntervalMs (heartbeatIntervalMs: number, nodes = 0): nu
 }
 
 /**
+ * Expiry in the capability table of a node that does not follow the workers' load (a worker that
+ * has submitted nothing: Gossip.followLoad): only advertisements refresh its entries, so a peer
+ * is expired after three missed periodic advertisements instead of three keepalives.
+ */
+export function advertisedTableExpiryMs (heartbeatIntervalMs: number, nodes = 0): number {
+  return 3 * advertiseIntervalMs(heartbeatIntervalMs, nodes) + 2000
+}
+
+/**
  * A prompted advertisement goes out this soon, and at most one per ADVERTISE_SPACING_MS (our
  * addresses changed) or ADVERTISE_NEWCOMER_SPACING_MS (a peer subscribed), far under the per-author
  * budget peers enforce (GOSSIP_RATE_LIMITS).
@@ -293,7 +302,13 @@ export class P2PNode {
     this.streams = streams
     const send = async (to: string, f: StreamFrame): Promise<void> => streams.send(to, f)
 
-    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: GOSSIP_MAX_AGE_MS, observeResults: config.tasks.observeResults }, {
+    // Who hears every worker's load (the heartbeat topic): bootstraps and relays, which carry the
+    // heartbeats of the workers connected to them, a node that runs no tasks (it is there to submit),
+    // and any other node once it submits (followLoad). A worker that only runs tasks publishes its
+    // heartbeats to the subscribers among its peers and hears none: 50 workers that all heard
+    // every heartbeat spent most of their gossip on each other's (docs/benchmarks.md).
+    const followLoad = node.role !== 'worker' || this.executor == null
+    this.gossip = new Gossip(libp2p.services.pubsub, logger, { network: pv, maxAgeMs: GOSSIP_MAX_AGE_MS, observeResults: config.tasks.observeResults, followLoad }, {
       onAdvertisement: (from, msg) => { this.onAdvertisement(from, msg) },
       onHeartbeat: (from, msg) => {
         this.health?.seen(from)
@@ -325,7 +340,8 @@ export class P2PNode {
           status: r.status, durationMs: r.durationMs, resultDigest: createHash('sha256').update(r.output).digest(), timestamp: BigInt(Date.now())
         })
       },
-      rttMs: (p) => this.health?.get(p)?.rttMs
+      rttMs: (p) => this.health?.get(p)?.rttMs,
+      onTasks: () => { this.followLoad() }
     }, {
       network: pv,
       selfId: this.peerId,
@@ -406,7 +422,7 @@ export class P2PNode {
     this.every(1000, () => {
       const nodes = this.table.size()
       if (Date.now() - this.lastPeriodicAdvertise >= jitteredMs(advertiseIntervalMs(node.heartbeatIntervalMs, nodes), this.advertiseU)) void this.advertise()
-      this.table.setExpiry(tableExpiryMs(node.heartbeatIntervalMs, nodes))
+      this.table.setExpiry(this.tableExpiry(nodes))
       for (const gone of this.table.expire()) logger.debug('peer expired from the capability table', { peer: gone })
     })
     await this.advertise()
@@ -420,6 +436,24 @@ export class P2PNode {
       role: node.role, peer_id: this.peerId, network: pv,
       addrs: libp2p.getMultiaddrs().map(a => a.toString()), api: this.apiServer?.url
     })
+  }
+
+  private tableExpiry (nodes: number): number {
+    const hb = this.config.node.heartbeatIntervalMs
+    return this.gossip?.followsLoad === true ? tableExpiryMs(hb, nodes) : advertisedTableExpiryMs(hb, nodes)
+  }
+
+  /**
+   * From now on hear every worker's heartbeats (this node places tasks, or an operator asked for
+   * the load). The entries known so far were kept alive by advertisements alone; each gets one
+   * heartbeat expiry period from now to be heard from, so none expires at the switch.
+   */
+  followLoad (): void {
+    const gossip = this.gossip
+    if (gossip == null || !gossip.followLoad()) return
+    this.table.extendAll(Date.now())
+    this.table.setExpiry(this.tableExpiry(this.table.size()))
+    this.logger.info('following the workers\' load (subscribed to heartbeats)')
   }
 
   /** Graceful stop: drain running tasks (up to drainMs), then take everything down in reverse. */
@@ -650,7 +684,11 @@ export class P2PNode {
       status: () => this.status(),
       peers: (options) => this.peers(options),
       networkStats: () => this.networkStats(),
-      capabilities: () => this.capabilityViews(),
+      capabilities: () => {
+        // an operator asking what workers can do wants their load too
+        this.followLoad()
+        return this.capabilityViews()
+      },
       submit: async (req) => need(this.submitter).submit(req),
       get: (id) => need(this.submitter).get(id),
       list: (options) => need(this.submitter).list(options),
@@ -678,7 +716,8 @@ export class P2PNode {
       running: this.executor?.running ?? 0,
       draining: this.draining,
       tasks: this.submitter?.counts() ?? { queued: 0, running: 0, succeeded: 0, failed: 0, other: 0 },
-      relayReservations: (this.libp2p?.getMultiaddrs() ?? []).map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
+      relayReservations: (this.libp2p?.getMultiaddrs() ?? []).map(a => a.toString()).filter(a => a.includes('/p2p-circuit')),
+      followsLoad: this.gossip?.followsLoad ?? false
     }
   }
 

@@ -209,7 +209,9 @@ export const COMMANDS = {
         : table(['PEER', 'ROLE', 'CAPABILITIES', 'TASK TYPES', 'LABELS', 'FREE/SLOTS', 'QUEUE', 'LOAD', 'HEARTBEAT'],
           caps.map(c => [
             `${shortId(c.peerId)}${c.self ? ' (self)' : ''}`, c.role, formatList(c.capabilities), formatList(c.taskTypes), formatLabels(c.labels),
-            `${c.freeSlots}/${c.slots}`, String(c.queue), c.load.toFixed(2), formatAge(c.lastHeartbeat, now)
+            // no heartbeat heard yet (this node just started following load): the load is unknown
+            ...(c.lastHeartbeat == null ? [`?/${c.slots}`, '?', '?'] : [`${c.freeSlots}/${c.slots}`, String(c.queue), c.load.toFixed(2)]),
+            formatAge(c.lastHeartbeat, now)
           ]))
       return done(true, text, caps)
     }
@@ -420,7 +422,8 @@ export function statusText (s: NodeStatus): string {
     ['slots', `${s.running} running of ${s.slots}`],
     ['draining', s.draining ? 'yes' : 'no'],
     ['tasks', `${s.tasks.queued} queued, ${s.tasks.running} running, ${s.tasks.succeeded} succeeded, ${s.tasks.failed} failed, ${s.tasks.other} other`],
-    ['relays', formatList(s.relayReservations)]
+    ['relays', formatList(s.relayReservations)],
+    ['load view', s.followsLoad ? 'every worker\'s heartbeats' : 'advertisements only (heartbeats followed once this node submits)']
   ])
 }
 

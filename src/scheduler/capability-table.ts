@@ -134,6 +134,15 @@ export class CapabilityTable {
     if (e != null) e.lastSeen = now
   }
 
+  /**
+   * Every live entry counts as seen now (never earlier than it was): the node is about to be
+   * refreshed by more messages than before (it started following heartbeats), so the entries get
+   * a full expiry period of the new kind before any is judged silent.
+   */
+  extendAll (now = Date.now()): void {
+    for (const e of this.entries.values()) e.lastSeen = Math.max(e.lastSeen, now)
+  }
+
   remove (peerId: string): boolean {
     this.dormant.delete(peerId)
     return this.entries.delete(peerId)

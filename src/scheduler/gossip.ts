@@ -68,6 +68,11 @@ export interface GossipInit {
    * every node verifies cost the workers a quarter of their CPU in the burst benchmark.
    */
   observeResults?: boolean
+  /**
+   * subscribe to the heartbeat topic from the start (default: false, see `followLoad()`).
+   * Bootstraps and relays do: they carry the heartbeats of the workers connected to them.
+   */
+  followLoad?: boolean
 }
 
 /** Rejected messages one delivering peer is allowed in STRIKE_WINDOW_MS. Honest peers deliver none. */
@@ -121,7 +126,8 @@ export class Gossip {
 
   constructor (private readonly pubsub: GossipSub, private readonly logger: Logger, private readonly init: GossipInit, private readonly handlers: GossipHandlers) {
     this.pv = init.network
-    this.topics = new Set([capabilitiesTopic(this.pv), heartbeatTopic(this.pv)])
+    this.topics = new Set([capabilitiesTopic(this.pv)])
+    if (init.followLoad === true) this.topics.add(heartbeatTopic(this.pv))
     if (init.observeResults === true) this.topics.add(resultsTopic(this.pv))
     const limits = { ...GOSSIP_RATE_LIMITS, ...init.limits }
     this.limiters = {
@@ -132,16 +138,47 @@ export class Gossip {
     }
   }
 
+  private started = false
+
   start (): void {
+    this.started = true
+    // GossipSub validates (signature and all) and caches what arrives on any topic, subscribed or
+    // not: our validators, with their per-author budgets and strikes, guard the topics this node
+    // does not subscribe to as well, so a flood of heartbeats at a worker that does not follow the
+    // load is cut off like any other
+    for (const t of this.guarded()) this.guard(t)
     for (const t of this.topics) this.subscribe(t)
     this.pubsub.addEventListener('message', this.onMessage)
   }
 
+  private guarded (): string[] {
+    return [capabilitiesTopic(this.pv), heartbeatTopic(this.pv), resultsTopic(this.pv), ...this.topics]
+  }
+
+  /** Is this node subscribed to the heartbeat topic (does it hear every node's load)? */
+  get followsLoad (): boolean { return this.topics.has(heartbeatTopic(this.pv)) }
+
+  /**
+   * Subscribes to the heartbeat topic; true if this call did. Only nodes that place tasks need
+   * every worker's load, and a topic every node subscribes to costs every node every message
+   * (received from up to D mesh peers, forwarded to D more): N² for the network. So a worker hears
+   * heartbeats only once it submits, and publishes its own to the subscribers among its peers
+   * (GossipSub's fanout) without subscribing.
+   */
+  followLoad (): boolean {
+    const t = heartbeatTopic(this.pv)
+    if (this.topics.has(t)) return false
+    this.topics.add(t)
+    if (this.started) this.subscribe(t)
+    return true
+  }
+
   stop (): void {
+    this.started = false
     clearTimeout(this.suspectTimer)
     this.pubsub.removeEventListener('message', this.onMessage)
+    for (const t of this.guarded()) this.pubsub.topicValidators.delete(t)
     for (const t of this.topics) {
-      this.pubsub.topicValidators.delete(t)
       try { this.pubsub.unsubscribe(t) } catch { /* already stopped */ }
     }
   }
@@ -157,8 +194,12 @@ export class Gossip {
     }
   }
 
-  private subscribe (topic: string): void {
+  private guard (topic: string): void {
     this.pubsub.topicValidators.set(topic, (peer, message) => this.validate(message, peer.toString()))
+  }
+
+  private subscribe (topic: string): void {
+    this.guard(topic)
     this.pubsub.subscribe(topic)
   }
 

@@ -56,6 +56,11 @@ export interface SubmitterComponents {
   broadcast: (capability: string, request: TaskRequest) => Promise<void>
   publishResult: (summary: { id: string, attempt: number, worker: string, status: string, durationMs: number, output: Uint8Array }) => void
   rttMs: (peer: string) => number | undefined
+  /**
+   * Called whenever this node has tasks to place: on every submission, and at start when the
+   * journal holds unfinished ones. The node starts following the workers' load then (node.ts).
+   */
+  onTasks?: () => void
 }
 
 interface Task {
@@ -221,6 +226,7 @@ export class Submitter {
       }
       this.tasks.set(t.id, t)
     }
+    if (this.queue.size > 0 || this.attempts.size > 0) this.components.onTasks?.()
     this.scheduleTick()
     this.kick()
   }
@@ -274,6 +280,7 @@ export class Submitter {
       waiters: []
     }
     this.tasks.set(t.id, t)
+    this.components.onTasks?.()
     // placed at once: the offer leaves in the same turn as the journal commit (right after it),
     // not a turn later, which under load is a turn behind whatever I/O arrived meanwhile
     this.queue.add(t.id)

@@ -206,6 +206,7 @@ describe('fuzz: decoders, the gossip validator and the stream framing', () => {
       network: PV,
       maxAgeMs: GOSSIP_MAX_AGE,
       observeResults: true,
+      followLoad: true,
       // no budgets in the way: this is about decoding and checks
       limits: Object.fromEntries((['capabilities', 'heartbeat', 'tasks', 'results'] as const).map(k => [k, { messages: { perSecond: 1e9, burst: 1e9 }, bytes: { perSecond: 1e12, burst: 1e12 } }]))
     }, { onAdvertisement: () => {}, onHeartbeat: () => {}, onTaskRequest: () => {}, onTaskResponse: () => {}, onReject: () => {} })

@@ -140,4 +140,18 @@ describe('CapabilityTable', () => {
     assert.deepEqual(table.expire(T0 + 10_000).sort(), ['a', 'b'])
     assert.equal(table.size(), 0)
   })
+
+  it('extendAll gives every live entry a full expiry period from now, never moving one back', () => {
+    // a node that starts following heartbeats switches from the advertisements' long expiry to
+    // the heartbeats' short one: without the extension its entries would all expire at the switch
+    const table = new CapabilityTable(300_000)
+    table.advertise(ad('old', 1n), T0)
+    table.advertise(ad('fresh', 1n), T0 + 50_000)
+    table.extendAll(T0 + 40_000)
+    table.setExpiry(10_000)
+    assert.deepEqual(table.expire(T0 + 45_000), [], 'both within the new expiry of the switch')
+    assert.deepEqual(table.expire(T0 + 51_000), ['old'], 'extended to the switch, not beyond')
+    assert.deepEqual(table.expire(T0 + 59_000), [], 'the fresher entry keeps its own time')
+    assert.deepEqual(table.expire(T0 + 61_000), ['fresh'])
+  })
 })

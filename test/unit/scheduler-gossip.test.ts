@@ -106,7 +106,7 @@ describe('gossip validators', async () => {
 
   const rejected: Array<{ topic: TopicKind, reason: RejectReason }> = []
   const { pubsub, validators, subscribed } = fakePubsub()
-  const gossip = new Gossip(pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000, observeResults: true }, {
+  const gossip = new Gossip(pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000, observeResults: true, followLoad: true }, {
     onAdvertisement: () => {},
     onHeartbeat: () => {},
     onTaskRequest: () => {},
@@ -120,14 +120,32 @@ describe('gossip validators', async () => {
     assert.deepEqual([...subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV), resultsTopic(PV), tasksTopic(PV, 'compute')].sort())
   })
 
-  it('does not subscribe to the result summaries unless it observes them', () => {
+  it('subscribes to neither the result summaries nor the heartbeats unless asked, and to the heartbeats once it follows load', () => {
     const other = fakePubsub()
     const g = new Gossip(other.pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000 }, {
       onAdvertisement: () => {}, onHeartbeat: () => {}, onTaskRequest: () => {}, onTaskResponse: () => {}, onReject: () => {}
     })
+    assert.equal(g.followLoad(), true)
+    assert.equal(other.subscribed.size, 0, 'not started: nothing subscribed yet')
     g.start()
-    assert.deepEqual([...other.subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV)].sort())
+    assert.deepEqual([...other.subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV)].sort(), 'asked before start: subscribed at start')
     g.stop()
+    const third = fakePubsub()
+    const h = new Gossip(third.pubsub, silentLogger, { network: PV, maxAgeMs: 5 * 60_000 }, {
+      onAdvertisement: () => {}, onHeartbeat: () => {}, onTaskRequest: () => {}, onTaskResponse: () => {}, onReject: () => {}
+    })
+    h.start()
+    assert.deepEqual([...third.subscribed], [capabilitiesTopic(PV)])
+    assert.equal(h.followsLoad, false)
+    // not subscribed, still guarded: GossipSub validates what arrives on any topic, and a flood on
+    // one this node does not follow must meet the same budgets and strikes
+    assert.ok(third.validators.has(heartbeatTopic(PV)) && third.validators.has(resultsTopic(PV)), 'unsubscribed topics are validated too')
+    assert.equal(h.followLoad(), true)
+    assert.equal(h.followLoad(), false, 'once')
+    assert.equal(h.followsLoad, true)
+    assert.deepEqual([...third.subscribed].sort(), [capabilitiesTopic(PV), heartbeatTopic(PV)].sort())
+    h.stop()
+    assert.equal(third.validators.size, 0, 'stop removes every validator')
   })
 
   for (const [kind, { topic, rows: table }] of Object.entries(rows) as Array<[TopicKind, { topic: string, rows: Row[] }]>) {

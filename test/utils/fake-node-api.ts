@@ -77,7 +77,8 @@ export class FakeNodeApi implements NodeApi {
       running: 1,
       draining: false,
       tasks: { queued: 0, running: 0, succeeded: 0, failed: 0, other: 0 },
-      relayReservations: []
+      relayReservations: [],
+      followsLoad: true
     }
   }
 
