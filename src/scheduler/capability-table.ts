@@ -1,6 +1,7 @@
 /**
- * What every node knows about every other: role, capabilities, labels, task types and slots from
- * advertisements, load from the latest heartbeat. Entries expire when a peer goes silent.
+ * What a node knows about every other: role, capabilities, labels, task types and slots from
+ * advertisements, load from the latest heartbeat (on nodes that follow the load: Gossip.followLoad;
+ * elsewhere the advertised slots stand in). Entries expire when a peer goes silent.
  */
 import type { Role } from '../node-api.ts'
 import type { WorkerInfo } from './matching.ts'

@@ -115,6 +115,9 @@ const PEER_IDS = new Map<string, string>()
 export class Gossip {
   private readonly topics: Set<string>
   private readonly pv: string
+  /** the heartbeat topic's name, made once: followLoad() is asked on every submission */
+  private readonly heartbeatTopic: string
+  private started = false
   private readonly limiters: Record<TopicKind, PeerRateLimiter>
   /** propagation sources whose score is checked soon (after a rejection) */
   private readonly suspects = new Set<string>()
@@ -126,8 +129,9 @@ export class Gossip {
 
   constructor (private readonly pubsub: GossipSub, private readonly logger: Logger, private readonly init: GossipInit, private readonly handlers: GossipHandlers) {
     this.pv = init.network
+    this.heartbeatTopic = heartbeatTopic(this.pv)
     this.topics = new Set([capabilitiesTopic(this.pv)])
-    if (init.followLoad === true) this.topics.add(heartbeatTopic(this.pv))
+    if (init.followLoad === true) this.topics.add(this.heartbeatTopic)
     if (init.observeResults === true) this.topics.add(resultsTopic(this.pv))
     const limits = { ...GOSSIP_RATE_LIMITS, ...init.limits }
     this.limiters = {
@@ -138,8 +142,6 @@ export class Gossip {
     }
   }
 
-  private started = false
-
   start (): void {
     this.started = true
     // GossipSub validates (signature and all) and caches what arrives on any topic, subscribed or
@@ -147,16 +149,16 @@ export class Gossip {
     // does not subscribe to as well, so a flood of heartbeats at a worker that does not follow the
     // load is cut off like any other
     for (const t of this.guarded()) this.guard(t)
-    for (const t of this.topics) this.subscribe(t)
+    for (const t of this.topics) this.pubsub.subscribe(t)
     this.pubsub.addEventListener('message', this.onMessage)
   }
 
-  private guarded (): string[] {
-    return [capabilitiesTopic(this.pv), heartbeatTopic(this.pv), resultsTopic(this.pv), ...this.topics]
+  private guarded (): Set<string> {
+    return new Set([capabilitiesTopic(this.pv), this.heartbeatTopic, resultsTopic(this.pv), ...this.topics])
   }
 
   /** Is this node subscribed to the heartbeat topic (does it hear every node's load)? */
-  get followsLoad (): boolean { return this.topics.has(heartbeatTopic(this.pv)) }
+  get followsLoad (): boolean { return this.topics.has(this.heartbeatTopic) }
 
   /**
    * Subscribes to the heartbeat topic; true if this call did. Only nodes that place tasks need
@@ -166,10 +168,9 @@ export class Gossip {
    * (GossipSub's fanout) without subscribing.
    */
   followLoad (): boolean {
-    const t = heartbeatTopic(this.pv)
-    if (this.topics.has(t)) return false
-    this.topics.add(t)
-    if (this.started) this.subscribe(t)
+    if (this.topics.has(this.heartbeatTopic)) return false
+    this.topics.add(this.heartbeatTopic)
+    if (this.started) this.subscribe(this.heartbeatTopic)
     return true
   }
 
@@ -363,7 +364,7 @@ export class Gossip {
   }
 
   async publishHeartbeat (msg: HeartBeat): Promise<void> {
-    await this.publish('heartbeat', heartbeatTopic(this.pv), HeartBeat.encode(msg))
+    await this.publish('heartbeat', this.heartbeatTopic, HeartBeat.encode(msg))
   }
 
   async publishTaskRequest (capability: string, msg: TaskRequest): Promise<void> {
