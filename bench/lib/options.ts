@@ -27,9 +27,12 @@ export interface Counts {
   recoverySleepMs: number
   scaleWorkers: number[]
   /**
-   * warm-up tasks per worker before each scale size is measured, sent as one burst: every worker
-   * process runs about as many tasks before the measured burst as the 4 workers of the load
-   * scenarios do, so a size is not measured with 50 cold JITs against 4 warm ones
+   * warm-up tasks per worker before each scale size is measured, sent as one burst, so a size is
+   * not measured with 50 cold JITs against 4 warm ones. The measured burst gives each of 4 workers
+   * 2500 tasks but each of 50 only 200, so the warm-up must bring every process to its steady state
+   * by itself: with 200 per worker, 50 workers ran a burst at 3883 tasks/s, with 1000 at 5350, and
+   * 4 workers at 4885 (docs/benchmarks.md, ninth session). The warm-up's own throughput is reported
+   * as warmup_W: what a cold network does.
    */
   scaleWarmupPerWorker: number
   scaleBurst: number
@@ -50,7 +53,7 @@ export const FULL: Counts = {
   idleMs: 10_000,
   recoverySleepMs: 3000,
   scaleWorkers: [4, 16, 50],
-  scaleWarmupPerWorker: 200,
+  scaleWarmupPerWorker: 1000,
   scaleBurst: 10_000,
   propagationSizes: [10, 25, 50],
   propagationProbes: 3,
