@@ -101,11 +101,20 @@ describe('reliability: DCUtR upgrades relayed connections through hole-punchable
     for (let i = 0; i < ROUNDS; i++) {
       // a clean start: no direct A-B connection, and neither router remembers the other (as when
       // the two have not talked directly for longer than the NAT keeps a mapping)
-      await c.sh(wa.spec.host, 'ss', ['-K', 'dst', `[${natB!.address6!}]`])
-      await c.sh(wb.spec.host, 'ss', ['-K', 'dst', `[${natA!.address6!}]`])
-      await c.bed.forgetHolePunches(natA!)
-      await c.bed.forgetHolePunches(natB!)
-      await poll('no direct A-B connection', 10_000, async () => (await abConns()).every(x => x.relayed), 100)
+      const dropDirect = async (): Promise<void> => {
+        await c.sh(wa.spec.host, 'ss', ['-K', 'dst', `[${natB!.address6!}]`])
+        await c.sh(wb.spec.host, 'ss', ['-K', 'dst', `[${natA!.address6!}]`])
+        await c.bed.forgetHolePunches(natA!)
+        await c.bed.forgetHolePunches(natB!)
+      }
+      await dropDirect()
+      // a direct connection can come back before the check sees it gone (libp2p's own DCUtR on the
+      // relayed connection; seen once in CI): drop it again until none is left
+      await poll('no direct A-B connection', 20_000, async () => {
+        if ((await abConns()).every(x => x.relayed)) return true
+        await dropDirect()
+        return false
+      }, 250)
       const holesBefore = [...await c.bed.holePunchedFor(natA!), ...await c.bed.holePunchedFor(natB!)]
       const logs0 = logCounts()
       const t0 = Date.now()
