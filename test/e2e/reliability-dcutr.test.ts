@@ -108,10 +108,16 @@ describe('reliability: DCUtR upgrades relayed connections through hole-punchable
         await c.bed.forgetHolePunches(natB!)
       }
       await dropDirect()
-      // a direct connection can come back before the check sees it gone (libp2p's own DCUtR on the
-      // relayed connection; seen once in CI): drop it again until none is left
-      await poll('no direct A-B connection', 20_000, async () => {
-        if ((await abConns()).every(x => x.relayed)) return true
+      // a direct connection can come back after the drop (the nodes redial a peer they lost, and
+      // both dialing at once opens the two NATs; seen in CI): drop it again until none has been
+      // seen for 3 s, so no redial is still under way when the round's relayed dial starts
+      let quietSince: number | undefined
+      await poll('no direct A-B connection for 3 s', 30_000, async () => {
+        if ((await abConns()).every(x => x.relayed)) {
+          quietSince ??= Date.now()
+          return Date.now() - quietSince >= 3000
+        }
+        quietSince = undefined
         await dropDirect()
         return false
       }, 250)
