@@ -28,9 +28,10 @@ export interface Counts {
   scaleWorkers: number[]
   /**
    * warm-up tasks per worker before each scale size is measured, sent as one burst, so a size is
-   * not measured with 50 cold JITs against 4 warm ones. The measured burst gives each of 4 workers
-   * 2500 tasks but each of 50 only 200, so the warm-up must bring every process to its steady state
-   * by itself: with 200 per worker, 50 workers ran a burst at 3883 tasks/s, with 1000 at 5350, and
+   * not measured with 50 cold JITs against 4 warm ones: a cold process runs a task several times
+   * slower than a warm one (16 workers with 12 warm-up tasks each: 854 tasks/s, with 190: 2529).
+   * The measured burst gives each of 4 workers 2500 tasks but each of 50 only 200, so the warm-up
+   * must bring every process to its steady state by itself: with 200 per worker, 50 workers ran a burst at 3883 tasks/s, with 1000 at 5350, and
    * 4 workers at 4885 (docs/benchmarks.md, ninth session). The warm-up's own throughput is reported
    * as warmup_W: what a cold network does.
    */

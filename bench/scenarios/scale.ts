@@ -40,9 +40,7 @@ async function p2pScale (ctx: ScenarioContext): Promise<ScenarioResult> {
     }
     try {
       figures[`up_${size}`] = performance.now() - t0
-      // every worker process warms up to its steady state first: a cold process runs a task several
-      // times slower than a warm one (16 workers with 12 warm-up tasks each: 854 tasks/s, with 190:
-      // 2529; 50 workers with 200 each: 3883, with 1000: 5350; Counts.scaleWarmupPerWorker)
+      // every worker process warms up to its steady state first (why and how many: Counts.scaleWarmupPerWorker)
       const w = await burst(net, size * opts.counts.scaleWarmupPerWorker, opts.counts.settleMs)
       figures[`warmup_${size}`] = w.throughput
       if (w.lost + w.failed + w.rejected > 0) ctx.log(`  ${size} workers: warm-up lost ${w.lost}, failed ${w.failed + w.rejected}`)

@@ -98,15 +98,16 @@ describe('reliability: DCUtR upgrades relayed connections through hole-punchable
     let upgraded = 0
     let punched = 0
     let byDcutr = 0
+    // ends every direct A-B connection and makes both routers forget the other's hole punches
+    const dropDirect = async (): Promise<void> => {
+      await c.sh(wa.spec.host, 'ss', ['-K', 'dst', `[${natB!.address6!}]`])
+      await c.sh(wb.spec.host, 'ss', ['-K', 'dst', `[${natA!.address6!}]`])
+      await c.bed.forgetHolePunches(natA!)
+      await c.bed.forgetHolePunches(natB!)
+    }
     for (let i = 0; i < ROUNDS; i++) {
       // a clean start: no direct A-B connection, and neither router remembers the other (as when
       // the two have not talked directly for longer than the NAT keeps a mapping)
-      const dropDirect = async (): Promise<void> => {
-        await c.sh(wa.spec.host, 'ss', ['-K', 'dst', `[${natB!.address6!}]`])
-        await c.sh(wb.spec.host, 'ss', ['-K', 'dst', `[${natA!.address6!}]`])
-        await c.bed.forgetHolePunches(natA!)
-        await c.bed.forgetHolePunches(natB!)
-      }
       await dropDirect()
       // a direct connection can come back after the drop (the nodes redial a peer they lost, and
       // both dialing at once opens the two NATs; seen in CI): drop it again until none has been
